@@ -1,0 +1,194 @@
+/* The stage parent (P) and first child (C1), after runc's nsexec:
+ *   P  joins the cgroups, forks C1, writes C1's id maps, learns the init pid,
+ *      then (foreground) stays as subreaper to report the init's exit status.
+ *   C1 joins namespaces by path, unshares the user namespace (P maps it), then the
+ *      others, writes time offsets, and forks the init (C2), which lands in the new
+ *      pid and time namespaces. C1 exits; the init is re-parented to P. */
+#include "stage.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void write_proc_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(errno, "opening %s", path);
+	ssize_t w = write(fd, data, len);
+	if (w < 0 || (size_t)w != len)
+		fail(w < 0 ? errno : EIO, "writing %s", path);
+	close(fd);
+}
+
+static void write_id_maps(const struct plan *p, pid_t child)
+{
+	char path[64];
+	const struct rec *r;
+	if ((r = plan_find(p, "setgroups"))) {
+		snprintf(path, sizeof path, "/proc/%d/setgroups", child);
+		write_proc_file(path, r->f[1], r->len[1]);
+	}
+	if ((r = plan_find(p, "uidmap"))) {
+		snprintf(path, sizeof path, "/proc/%d/uid_map", child);
+		write_proc_file(path, r->f[1], r->len[1]);
+	}
+	if ((r = plan_find(p, "gidmap"))) {
+		snprintf(path, sizeof path, "/proc/%d/gid_map", child);
+		write_proc_file(path, r->f[1], r->len[1]);
+	}
+}
+
+static int recv_msg(int sock, char *buf, size_t cap)
+{
+	ssize_t n;
+	do
+		n = recv(sock, buf, cap - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static void send_msg(int sock, const char *msg)
+{
+	while (send(sock, msg, strlen(msg), MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/* Foreground: wait for the init (re-parented to us as subreaper) and report its status. */
+static int wait_init(pid_t init, int master)
+{
+	int status = 0;
+	if (master >= 0) {
+		if (proxy_pty(master, init, &status) < 0)
+			fail(errno, "relaying the container's terminal");
+	} else {
+		for (;;) {
+			pid_t w = waitpid(-1, &status, 0);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				fail(errno, "waiting for the container process");
+			if (w == init)
+				break;
+		}
+	}
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	report("exit %d", code);
+	return 0;
+}
+
+int run_parent(struct plan *p)
+{
+	const struct rec *r;
+	int foreground = plan_find(p, "foreground") != NULL;
+
+	if ((r = plan_find(p, "fifo")) && mkfifo(r->f[1], 0600) < 0)
+		fail(errno, "creating %s", r->f[1]);
+	/* Join the container's cgroups first, so every process is born inside them. */
+	char pidbuf[32];
+	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
+	for (int i = 0; i < p->nrecs; i++)
+		if (rec_is(&p->recs[i], "cgroup"))
+			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
+	if ((r = plan_find(p, "oom")))
+		write_proc_file("/proc/self/oom_score_adj", r->f[1], r->len[1]);
+	if (foreground && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		fail(errno, "becoming child subreaper");
+
+	int ipc[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0)
+		fail(errno, "socketpair");
+	pid_t c1 = fork();
+	if (c1 < 0)
+		fail(errno, "fork");
+	if (c1 == 0) {
+		close(ipc[0]);
+		run_child(p, ipc[1]);
+	}
+	close(ipc[1]);
+
+	pid_t init = 0;
+	char msg[64];
+	while (!init) {
+		if (recv_msg(ipc[0], msg, sizeof msg) < 0) {
+			/* C1 died; it has reported why on SYNC_FD. */
+			int st;
+			waitpid(c1, &st, 0);
+			return 1;
+		}
+		if (msg[0] == 'M') {
+			write_id_maps(p, c1);
+			send_msg(ipc[0], "m");
+		} else if (msg[0] == 'P') {
+			init = (pid_t)atoi(msg + 1);
+		}
+	}
+	int st;
+	while (waitpid(c1, &st, 0) < 0 && errno == EINTR)
+		;
+	report("pid %d", init);
+	send_msg(ipc[0], "G");
+	if (!foreground)
+		return 0;
+
+	int master = -1;
+	if (plan_find(p, "ptyproxy"))
+		master = recv_fd(ipc[0]); /* -1 if the init failed before opening a pty */
+	close(ipc[0]);
+	return wait_init(init, master);
+}
+
+_Noreturn void run_child(struct plan *p, int ipc)
+{
+	const struct rec *r;
+	for (int i = 0; i < p->nrecs; i++) {
+		r = &p->recs[i];
+		if (!rec_is(r, "join"))
+			continue;
+		int fd = open(r->f[2], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(errno, "opening %s namespace %s", r->f[1], r->f[2]);
+		if (setns(fd, 0) < 0)
+			fail(errno, "joining %s namespace %s", r->f[1], r->f[2]);
+		close(fd);
+	}
+	if (plan_find(p, "userns")) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			fail(errno, "creating the user namespace");
+		char ack[8];
+		send_msg(ipc, "M");
+		if (recv_msg(ipc, ack, sizeof ack) < 0)
+			_exit(1); /* P failed to write the maps and reported it */
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			fail(errno, "becoming root in the new user namespace (is uid/gid 0 mapped?)");
+	}
+	if ((r = plan_find(p, "unshare"))) {
+		int flags = (int)num(r->f[1]);
+		if (flags && unshare(flags) < 0)
+			fail(errno, "creating namespaces (unshare flags 0x%x)", flags);
+	}
+	if ((r = plan_find(p, "timens")))
+		write_proc_file("/proc/self/timens_offsets", r->f[1], r->len[1]);
+	pid_t init = fork();
+	if (init < 0)
+		fail(errno, "forking the container init");
+	if (init == 0)
+		run_init(p, ipc);
+	char msg[32];
+	snprintf(msg, sizeof msg, "P%d", init);
+	send_msg(ipc, msg);
+	_exit(0);
+}

@@ -1,0 +1,99 @@
+// Spawns the native stage with a launch plan and reads its status lines:
+//   pid <hostpid> | hooks | created | exit <code> | error <op> <errno> <message>
+import { ChildProcess, StdioOptions, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import type { Socket } from 'node:net';
+
+export type StageMessage =
+  | { kind: 'pid'; pid: number }
+  | { kind: 'hooks' }
+  | { kind: 'created' }
+  | { kind: 'exit'; code: number }
+  | { kind: 'error'; op: number; errno: number; message: string }
+  | { kind: 'eof' };
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const STAGE_BINARY = process.env.BERTH_STAGE_BINARY ?? path.join(REPO_ROOT, 'native/build/berth-stage');
+
+function parse(line: string): StageMessage | undefined {
+  const sp = line.indexOf(' ');
+  const kw = sp < 0 ? line : line.slice(0, sp);
+  const rest = sp < 0 ? '' : line.slice(sp + 1);
+  switch (kw) {
+    case 'pid': return { kind: 'pid', pid: Number(rest) };
+    case 'hooks': return { kind: 'hooks' };
+    case 'created': return { kind: 'created' };
+    case 'exit': return { kind: 'exit', code: Number(rest) };
+    case 'error': {
+      const m = rest.match(/^(-?\d+) (\d+) ([\s\S]*)$/);
+      return m ? { kind: 'error', op: Number(m[1]), errno: Number(m[2]), message: m[3] } : undefined;
+    }
+    default: return undefined;
+  }
+}
+
+export class StageChannel {
+  private readonly queue: StageMessage[] = [];
+  private waiter?: (m: StageMessage) => void;
+  private buf = '';
+  private ended = false;
+
+  private constructor(readonly child: ChildProcess, private readonly sock: Socket) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      let nl;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const msg = parse(this.buf.slice(0, nl));
+        this.buf = this.buf.slice(nl + 1);
+        if (msg) this.push(msg);
+      }
+    });
+    const end = () => {
+      if (this.ended) return;
+      this.ended = true;
+      this.push({ kind: 'eof' });
+    };
+    sock.on('end', end);
+    sock.on('close', end);
+    sock.on('error', end);
+  }
+
+  /** stdio are the container's fds 0-2; fd 3 becomes the plan/status socket. */
+  static start(plan: Buffer, stdio: StdioOptions = 'inherit'): StageChannel {
+    const io = (Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]) as StdioOptions & unknown[];
+    const child = spawn(STAGE_BINARY, [], { stdio: [...io, 'pipe'] as StdioOptions, env: {} });
+    const sock = child.stdio[3] as Socket;
+    const ch = new StageChannel(child, sock);
+    child.on('error', () => ch.push({ kind: 'error', op: -1, errno: 2, message: `cannot run ${STAGE_BINARY} (run \`npm run build\`)` }));
+    sock.write(plan);
+    return ch;
+  }
+
+  private push(m: StageMessage): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(m);
+    } else {
+      this.queue.push(m);
+    }
+  }
+
+  next(): Promise<StageMessage> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return Promise.resolve({ kind: 'eof' });
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  send(data: string): void {
+    this.sock.write(data);
+  }
+
+  /** Let berth-runtime exit without waiting for the stage (the container lives on). */
+  release(): void {
+    this.sock.destroy();
+    this.child.unref();
+  }
+}

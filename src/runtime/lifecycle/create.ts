@@ -1,0 +1,171 @@
+// create: claim the id, make the cgroup, run the stage with the plan, answer its
+// hook requests, and record the container; any failure undoes every step.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StageChannel } from '../../kernel/stage';
+import { processStartTime } from '../../kernel/proc';
+import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager } from '../cgroups';
+import { RuntimeError, errnoCode } from '../errors';
+import { runHooks, runHooksWarn } from '../hooks/run-hooks';
+import { buildCreatePlan } from '../plan/build-create';
+import type { LaunchPlan } from '../plan/plan';
+import { parseSpec, SpecError } from '../spec/validate';
+import type { Spec } from '../spec/types';
+import { ContainerState, validateId, writeFileAtomic } from '../state/store';
+import type { RuntimeContext } from './context';
+import { ociState, waitGone } from './status';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  /** run without --detach: the stage parent stays and reports the exit status. */
+  foreground?: boolean;
+}
+
+export interface Created {
+  state: ContainerState;
+  channel: StageChannel;
+}
+
+export function loadBundleSpec(bundle: string): Spec {
+  const file = path.join(bundle, 'config.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') {
+      const why = fs.existsSync(bundle) ? `${file} does not exist` : `bundle ${bundle} does not exist`;
+      throw new RuntimeError(`${why} (create one with \`berth-runtime spec\`)`);
+    }
+    throw new RuntimeError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return parseSpec(text, file, { requireProcess: true });
+  } catch (e) {
+    if (e instanceof SpecError) throw new RuntimeError(e.message);
+    throw e;
+  }
+}
+
+/** Turns a stage error line into a message naming the step, with runc's exit codes. */
+export function stageError(plan: LaunchPlan, m: { op: number; errno: number; message: string }): RuntimeError {
+  const step = plan.describe(m.op);
+  const isExec = m.op === plan.execOp;
+  const code = isExec && m.errno === 2 ? 127 : isExec && m.errno === 13 ? 126 : 1;
+  return new RuntimeError(step && !isExec ? `${step}: ${m.message}` : m.message, code);
+}
+
+export async function createContainer(ctx: RuntimeContext, opts: CreateOptions): Promise<Created> {
+  const id = validateId(opts.id);
+  const bundle = path.resolve(opts.bundle);
+  const spec = loadBundleSpec(bundle);
+  const proc = spec.process!;
+  if (proc.terminal && !opts.consoleSocket && !opts.foreground) {
+    throw new RuntimeError('cannot allocate a tty for a detached container without --console-socket');
+  }
+  if (!proc.terminal && opts.consoleSocket) {
+    throw new RuntimeError('--console-socket was given but config.json has process.terminal false');
+  }
+  const rootfs = path.resolve(bundle, spec.root?.path ?? 'rootfs');
+  if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new RuntimeError(`config.json: root.path: rootfs ${rootfs} does not exist or is not a directory`);
+  }
+  const layout = detectLayout();
+  let cgPath: string;
+  try {
+    cgPath = resolveCgroupPath(spec.linux?.cgroupsPath, id);
+  } catch (e) {
+    throw new RuntimeError(`config.json: linux.${(e as Error).message}`);
+  }
+
+  const { store } = ctx;
+  store.claim(id);
+  let cg: CgroupManager | undefined;
+  let channel: StageChannel | undefined;
+  let pid = 0;
+  let hookFailed = false;
+  const stateFor = (status: string) => ({ ociVersion: spec.ociVersion, id, pid, status, bundle, annotations: spec.annotations ?? {} });
+  try {
+    cg = createCgroupManager(layout, cgPath);
+    try {
+      cg.create();
+    } catch (e) {
+      throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
+    }
+    const newCgroupNs = !!spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path);
+    const { plan, unavailableCaps } = buildCreatePlan({
+      spec, bundle, rootfs,
+      fifo: store.fifo(id),
+      cgroupProcs: cg.procsFiles(),
+      cgroup: { layout, dirs: cg.dirs, newCgroupNs },
+      consoleSocket: opts.consoleSocket,
+      foreground: !!opts.foreground,
+      noPivot: !!opts.noPivot,
+    });
+    if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the container will run without them`);
+    const encoded = plan.encode();
+    if (process.env.BERTH_DEBUG_PLAN) process.stderr.write(plan.dump() + '\n');
+    channel = StageChannel.start(encoded);
+    for (;;) {
+      const m = await channel.next();
+      if (m.kind === 'pid') {
+        pid = m.pid;
+      } else if (m.kind === 'hooks') {
+        try {
+          await runHooks('prestart', spec.hooks?.prestart, stateFor('created'));
+          await runHooks('createRuntime', spec.hooks?.createRuntime, stateFor('creating'));
+        } catch (e) {
+          hookFailed = true;
+          channel.send('fail\n');
+          throw e;
+        }
+        const json = JSON.stringify(stateFor('created'));
+        channel.send(`ok ${Buffer.byteLength(json)}\n${json}`);
+      } else if (m.kind === 'created') {
+        break;
+      } else if (m.kind === 'error') {
+        hookFailed = plan.describe(m.op)?.includes(' hook') ?? false;
+        throw stageError(plan, m);
+      } else {
+        throw new RuntimeError(`the container init exited before it was created (stage ${m.kind === 'exit' ? `exit status ${m.code}` : 'closed'})`);
+      }
+    }
+    const state: ContainerState = {
+      ociVersion: spec.ociVersion, id, pid, pidStartTime: processStartTime(pid), bundle, rootfs,
+      created: new Date().toISOString(), owner: '', annotations: spec.annotations, cgroup: cg.save(), config: spec,
+    };
+    store.write(state);
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), 0o644);
+    return { state, channel };
+  } catch (e) {
+    channel?.release();
+    await rollback(ctx, id, pid, cg);
+    if (hookFailed) await runHooksWarn('poststop', spec.hooks?.poststop, stateFor('stopped'), ctx.warn);
+    throw e;
+  }
+}
+
+async function rollback(ctx: RuntimeContext, id: string, pid: number, cg: CgroupManager | undefined): Promise<void> {
+  if (pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    await waitGone(pid, undefined, 5000);
+  }
+  if (cg) {
+    try {
+      await cg.killAll('SIGKILL');
+      await cg.destroy();
+    } catch (e) {
+      ctx.warn(`cleaning up cgroup ${cg.path}: ${(e as Error).message}`);
+    }
+  }
+  ctx.store.remove(id);
+}
+
+export { ociState };

@@ -1,0 +1,154 @@
+// Spec → the launch plan of a new container (`create`, `run`).
+import * as fs from 'node:fs';
+import { MS } from '../../kernel/constants';
+import type { Hook, Spec } from '../spec/types';
+import { RuntimeError } from '../errors';
+import { planDevices, planDevSymlinks } from './devices';
+import { CgroupMountContext, planMounts } from './mounts';
+import { JOIN_ORDER, NS_INFO } from './namespaces';
+import { LaunchPlan } from './plan';
+import { planProcess } from './process';
+import { ownOomScoreAdj, heldCapabilities } from '../../kernel/proc';
+
+export interface CreatePlanInput {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  /** The exec fifo `start` writes to; absent for a plan that starts at once. */
+  fifo?: string;
+  cgroupProcs: string[];
+  cgroup: CgroupMountContext;
+  consoleSocket?: string;
+  /** Keep the stage parent as subreaper and report the exit status (`run` without -d). */
+  foreground: boolean;
+  noPivot: boolean;
+}
+
+export interface CreatePlan {
+  plan: LaunchPlan;
+  unavailableCaps: string[];
+}
+
+const CLOCK_IDS = { monotonic: 1, boottime: 7 } as const;
+const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  shared: MS.SHARED, rshared: MS.SHARED | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+export function hookRecord(phase: string, h: Hook): (string | number)[] {
+  const args = h.args && h.args.length ? h.args : [h.path];
+  return [phase, h.timeout ?? 0, h.path, args.length, ...args, ...(h.env ?? [])];
+}
+
+const CAP_SYS_RESOURCE = 1n << 24n;
+
+export function checkOomScoreAdj(value: number | undefined, where: string): void {
+  if (value === undefined || heldCapabilities() & CAP_SYS_RESOURCE) return;
+  const own = ownOomScoreAdj();
+  if (value < own) {
+    throw new RuntimeError(
+      `${where}: oomScoreAdj ${value} is below berth-runtime's own (${own}); lowering it needs CAP_SYS_RESOURCE, which this host does not grant`,
+    );
+  }
+}
+
+function planNamespaces(plan: LaunchPlan, spec: Spec): { newFlags: number; userns: boolean; types: Set<string> } {
+  const nss = spec.linux?.namespaces ?? [];
+  const types = new Set<string>(nss.map((n) => n.type));
+  let newFlags = 0;
+  for (const type of JOIN_ORDER) {
+    const ns = nss.find((n) => n.type === type);
+    if (!ns) continue;
+    if (ns.path) plan.header.push(['join', type, ns.path]);
+    else newFlags |= NS_INFO[type].flag;
+  }
+  const userns = !!nss.find((n) => n.type === 'user' && !n.path);
+  if (userns) {
+    plan.header.push(['userns']);
+    const map = (m: { containerID: number; hostID: number; size: number }[] = []) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join('');
+    plan.header.push(['uidmap', map(spec.linux?.uidMappings)]);
+    plan.header.push(['gidmap', map(spec.linux?.gidMappings)]);
+  }
+  plan.header.push(['unshare', newFlags & ~NS_INFO.user.flag]);
+  return { newFlags, userns, types };
+}
+
+export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
+  const { spec, bundle, rootfs } = input;
+  const proc = spec.process;
+  if (!proc) throw new RuntimeError('config.json: process: a container needs a process to run');
+  const linux = spec.linux ?? {};
+  const plan = new LaunchPlan();
+  plan.header.push(['mode', 'create']);
+  if (input.fifo) plan.header.push(['fifo', input.fifo]);
+  for (const f of input.cgroupProcs) plan.header.push(['cgroup', f]);
+  checkOomScoreAdj(proc.oomScoreAdj, 'config.json: process');
+  if (proc.oomScoreAdj !== undefined) plan.header.push(['oom', proc.oomScoreAdj]);
+  if (input.foreground) plan.header.push(['foreground']);
+  if (proc.terminal && !input.consoleSocket) plan.header.push(['ptyproxy']);
+  plan.header.push(['setsid']);
+
+  const ns = planNamespaces(plan, spec);
+  const mountNs = (linux.namespaces ?? []).find((n) => n.type === 'mount');
+  if (!mountNs) {
+    throw new RuntimeError('config.json: linux.namespaces: berth-runtime needs a mount namespace (add {"type": "mount"}); it never mounts in the host\'s');
+  }
+  const newMountNs = !mountNs.path;
+  if ((spec.hostname || spec.domainname) && !ns.types.has('uts')) {
+    throw new RuntimeError('config.json: hostname: setting a hostname needs a UTS namespace (add {"type": "uts"} to linux.namespaces)');
+  }
+  if (linux.timeOffsets && Object.keys(linux.timeOffsets).length) {
+    if (!(ns.newFlags & NS_INFO.time.flag)) {
+      throw new RuntimeError('config.json: linux.timeOffsets: time offsets need a new time namespace (add {"type": "time"} to linux.namespaces)');
+    }
+    const lines = Object.entries(linux.timeOffsets).map(([clock, o]) => `${CLOCK_IDS[clock as keyof typeof CLOCK_IDS]} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`);
+    plan.header.push(['timens', lines.join('')]);
+  }
+
+  const mounts = spec.mounts ?? [];
+  if (newMountNs) {
+    // Nothing we mount may propagate to the host: private (or slave) before anything else.
+    const first = linux.rootfsPropagation === 'slave' || linux.rootfsPropagation === 'rslave' ? MS.SLAVE | MS.REC : MS.PRIVATE | MS.REC;
+    plan.op('making the mount namespace private', 'mount_abs', '', '/', '', first, '');
+    plan.op(`bind-mounting the rootfs ${rootfs} onto itself`, 'mount_abs', rootfs, rootfs, '', MS.BIND | MS.REC, '');
+  }
+  // Opened after the self-bind, so the fd is on the new mount and not the directory under it.
+  plan.op(`opening the rootfs ${rootfs}`, 'rootfs', rootfs);
+  if (newMountNs) {
+    planMounts(plan, mounts, bundle, input.cgroup);
+    const devMount = mounts.find((m) => m.destination.replace(/\/+$/, '') === '/dev');
+    const devIsBind = !!devMount && (devMount.type === 'bind' || (devMount.options ?? []).some((o) => o === 'bind' || o === 'rbind'));
+    if (!devIsBind) {
+      planDevices(plan, linux.devices ?? [], ns.userns);
+      planDevSymlinks(plan, mounts.some((m) => m.destination.replace(/\/+$/, '') === '/dev/pts'), fs.existsSync('/proc/kcore'));
+    }
+  }
+  if (proc.terminal) {
+    const size = proc.consoleSize;
+    plan.op('allocating the container terminal', 'console', input.consoleSocket ?? '', size?.height ?? 0, size?.width ?? 0, newMountNs ? 'dev/console' : '');
+  }
+  const hooks = spec.hooks ?? {};
+  const anyHooks = Object.values(hooks).some((h) => h && h.length);
+  if (anyHooks) plan.op('running prestart and createRuntime hooks', 'hooks_sync');
+  (hooks.createContainer ?? []).forEach((h, i) => plan.op(`running createContainer hook ${i} (${h.path})`, 'hook', ...hookRecord('createContainer', h)));
+
+  if (newMountNs) {
+    if (input.noPivot) plan.op(`moving the rootfs to / (--no-pivot)`, 'chroot');
+    else plan.op(`pivot_root into ${rootfs}`, 'pivot_root');
+    const prop = linux.rootfsPropagation;
+    if (prop && prop !== 'rprivate') plan.op(`setting rootfs propagation to ${prop}`, 'mount_abs', '', '/', '', PROPAGATION[prop], '');
+  }
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
+    plan.op(`setting sysctl ${key}=${value}`, 'write', `/proc/sys/${key.replace(/\./g, '/')}`, value);
+  }
+  if (newMountNs) {
+    for (const p of linux.readonlyPaths ?? []) plan.op(`making ${p} read-only`, 'readonly', p);
+    for (const p of linux.maskedPaths ?? []) plan.op(`masking ${p}`, 'mask', p);
+    if (spec.root?.readonly) plan.op('remounting the root filesystem read-only', 'remount_root_ro');
+  }
+  if (spec.hostname) plan.op(`setting hostname ${spec.hostname}`, 'hostname', spec.hostname);
+  if (spec.domainname) plan.op(`setting domainname ${spec.domainname}`, 'domainname', spec.domainname);
+  (hooks.startContainer ?? []).forEach((h, i) => plan.op(`running startContainer hook ${i} (${h.path})`, 'hook', ...hookRecord('startContainer', h)));
+  const { unavailableCaps } = planProcess(plan, proc);
+  return { plan, unavailableCaps };
+}

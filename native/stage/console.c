@@ -100,7 +100,8 @@ void op_console(int rootfd, const struct rec *r, int ipc, struct console *con)
 static void copy_winsize(int from, int to)
 {
 	struct winsize ws;
-	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+	/* A 0x0 terminal (a pty nobody sized) would override consoleSize with nonsense. */
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
 

@@ -74,13 +74,8 @@ _Noreturn void run_init(struct plan *p, int ipc)
 		_exit(1);
 	umask(0); /* modes in the plan are exact */
 
-	int fifo = -1;
+	int fifo = g_fifo;
 	const struct rec *r;
-	if ((r = plan_find(p, "fifo"))) {
-		fifo = open(r->f[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (fifo < 0)
-			fail(errno, "opening exec fifo %s", r->f[1]);
-	}
 
 	const char *rootfs = NULL;
 	int rootfd = -1;

@@ -95,8 +95,15 @@ int run_parent(struct plan *p)
 	const struct rec *r;
 	int foreground = plan_find(p, "foreground") != NULL;
 
-	if ((r = plan_find(p, "fifo")) && mkfifo(r->f[1], 0600) < 0)
-		fail(errno, "creating %s", r->f[1]);
+	/* The fifo is opened here, by host root: the init may be an unprivileged
+	 * uid of a user namespace by the time it needs it. */
+	if ((r = plan_find(p, "fifo"))) {
+		if (mkfifo(r->f[1], 0600) < 0)
+			fail(errno, "creating %s", r->f[1]);
+		g_fifo = open(r->f[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (g_fifo < 0)
+			fail(errno, "opening %s", r->f[1]);
+	}
 	/* Join the container's cgroups first, so every process is born inside them. */
 	char pidbuf[32];
 	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());

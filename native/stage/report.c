@@ -9,6 +9,7 @@
 
 int g_op = -1;
 int g_sync_open = 1;
+int g_fifo = -1;
 
 void write_all(int fd, const void *buf, size_t n)
 {

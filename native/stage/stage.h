@@ -37,7 +37,8 @@ _Noreturn void fail(int err, const char *fmt, ...) __attribute__((format(printf,
 void write_all(int fd, const void *buf, size_t n);
 int read_line(int fd, char *buf, size_t cap);
 
-/* parent.c / nsenter.c */
+/* parent.c */
+extern int g_fifo; /* exec fifo, read end, opened by the parent (create only) */
 int run_parent(struct plan *p);
 _Noreturn void run_child(struct plan *p, int ipc);
 

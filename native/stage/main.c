@@ -65,5 +65,10 @@ int main(int argc, char **argv, char **envp)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	struct plan *p = plan_read(SYNC_FD);
+	/* berth-runtime sends the cgroups first and the rest when computed: joining a
+	 * cgroup waits for an RCU grace period (~10 ms), which overlaps that work. */
+	join_cgroups(p);
+	if (plan_find(p, "more"))
+		plan_append(p, plan_read(SYNC_FD));
 	return run_parent(p);
 }

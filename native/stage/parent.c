@@ -90,6 +90,16 @@ static int wait_init(pid_t init, int master)
 	return 0;
 }
 
+/* Join the container's cgroups before any fork, so every process is born inside them. */
+void join_cgroups(const struct plan *p)
+{
+	char pidbuf[32];
+	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
+	for (int i = 0; i < p->nrecs; i++)
+		if (rec_is(&p->recs[i], "cgroup"))
+			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
+}
+
 int run_parent(struct plan *p)
 {
 	const struct rec *r;
@@ -104,12 +114,6 @@ int run_parent(struct plan *p)
 		if (g_fifo < 0)
 			fail(errno, "opening %s", r->f[1]);
 	}
-	/* Join the container's cgroups first, so every process is born inside them. */
-	char pidbuf[32];
-	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
-	for (int i = 0; i < p->nrecs; i++)
-		if (rec_is(&p->recs[i], "cgroup"))
-			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
 	if ((r = plan_find(p, "oom")))
 		write_proc_file("/proc/self/oom_score_adj", r->f[1], r->len[1]);
 	if (foreground && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)

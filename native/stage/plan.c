@@ -95,3 +95,13 @@ unsigned long long unum(const char *s)
 {
 	return strtoull(s, NULL, 0);
 }
+
+/* Appends the records of a second plan (the stage reads a small first part early). */
+void plan_append(struct plan *p, struct plan *more)
+{
+	p->recs = realloc(p->recs, (size_t)(p->nrecs + more->nrecs) * sizeof *p->recs);
+	memcpy(p->recs + p->nrecs, more->recs, (size_t)more->nrecs * sizeof *p->recs);
+	p->nrecs += more->nrecs;
+	free(more->recs);
+	free(more);
+}

@@ -24,6 +24,8 @@ struct plan {
 
 /* plan.c */
 struct plan *plan_read(int fd);
+void plan_append(struct plan *p, struct plan *more);
+void join_cgroups(const struct plan *p);
 const struct rec *plan_find(const struct plan *p, const char *kw);
 int rec_is(const struct rec *r, const char *kw);
 long long num(const char *s);

@@ -67,7 +67,10 @@ export class StageChannel {
     sock.on('error', end);
   }
 
-  /** stdio are the container's fds 0-2; fd 3 becomes the plan/status socket. */
+  /**
+   * stdio are the container's fds 0-2; fd 3 becomes the plan/status socket.
+   * A plan whose records include ["more"] is followed by a second part (sendRest).
+   */
   static start(plan: Buffer, stdio: StdioOptions = 'inherit'): StageChannel {
     const io = (Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]) as StdioOptions & unknown[];
     const child = spawn(STAGE_BINARY, [], { stdio: [...io, 'pipe'] as StdioOptions, env: {} });
@@ -93,6 +96,11 @@ export class StageChannel {
     if (m) return Promise.resolve(m);
     if (this.ended) return Promise.resolve({ kind: 'eof' });
     return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  /** The rest of a plan started with a ["more"] record. */
+  sendRest(plan: Buffer): void {
+    this.sock.write(plan);
   }
 
   send(data: string): void {

@@ -71,6 +71,8 @@ export interface ShOptions extends CliOptions {
   modify?: (spec: TestSpec) => void;
   /** Extra flags for `run` (before the id). */
   runArgs?: string[];
+  /** Called with the bundle before `run` (e.g. to add files to the rootfs). */
+  prepare?: (b: Bundle) => void;
 }
 
 /**
@@ -79,6 +81,7 @@ export interface ShOptions extends CliOptions {
  */
 export function runSh(t: TestCtx, script: string, opts: ShOptions = {}): CliResult & { bundle: Bundle } {
   const b = bundle(t, { args: ["sh", "-c", script], modify: opts.modify });
+  opts.prepare?.(b);
   const res = runtimeCli(["run", ...(opts.runArgs ?? []), "--bundle", b.dir, b.id], opts);
   return { ...res, bundle: b };
 }
@@ -115,9 +118,16 @@ export function state(id: string): OciState {
 export function container(
   t: TestCtx,
   script: string,
-  opts: { modify?: (spec: TestSpec) => void; start?: boolean; createArgs?: string[] } = {},
+  opts: {
+    modify?: (spec: TestSpec) => void;
+    /** Called with the bundle before `create` (e.g. to add files to the rootfs). */
+    prepare?: (b: Bundle) => void;
+    start?: boolean;
+    createArgs?: string[];
+  } = {},
 ): { b: Bundle; id: string; pid: number } {
   const b = bundle(t, { args: ["sh", "-c", script], modify: opts.modify });
+  opts.prepare?.(b);
   ok(runtimeCli(["create", ...(opts.createArgs ?? []), "--bundle", b.dir, b.id]), `create ${b.id}`);
   if (opts.start !== false) ok(runtimeCli(["start", b.id]), `start ${b.id}`);
   const st = state(b.id);

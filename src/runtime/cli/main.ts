@@ -4,6 +4,7 @@ import { RuntimeError } from '../errors';
 import type { RuntimeContext } from '../lifecycle/context';
 import { UsageError, parseArgs, str, bool } from './args';
 import { Logger } from './log';
+import { mark } from '../../kernel/trace';
 
 const USAGE = `berth-runtime: an OCI runtime (runc-compatible command line)
 
@@ -53,6 +54,7 @@ const COMMANDS: Record<string, () => Command> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  mark('main');
   // Global flags come before the command name.
   const cmdIndex = argv.findIndex((a, i) => !a.startsWith('-') && !(i > 0 && /^--?(root|log|log-format|rootless|criu)$/.test(argv[i - 1])));
   const globalArgv = cmdIndex < 0 ? argv : argv.slice(0, cmdIndex);

@@ -3,12 +3,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StageChannel } from '../../kernel/stage';
+import { mark } from '../../kernel/trace';
 import { processStartTime } from '../../kernel/proc';
 import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager } from '../cgroups';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
 import type { LaunchPlan } from '../plan/plan';
+import { encodePlan } from '../plan/encode';
 import { parseSpec, SpecError } from '../spec/validate';
 import type { Spec } from '../spec/types';
 import { ContainerState, validateId, writeFileAtomic } from '../state/store';
@@ -59,6 +61,7 @@ export function stageError(plan: LaunchPlan, m: { op: number; errno: number; mes
 }
 
 export async function createContainer(ctx: RuntimeContext, opts: CreateOptions): Promise<Created> {
+  mark('create: begin');
   const id = validateId(opts.id);
   const bundle = path.resolve(opts.bundle);
   const spec = loadBundleSpec(bundle);
@@ -73,6 +76,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
     throw new RuntimeError(`config.json: root.path: rootfs ${rootfs} does not exist or is not a directory`);
   }
+  mark('create: spec parsed');
   const layout = detectLayout();
   let cgPath: string;
   try {
@@ -95,11 +99,14 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     } catch (e) {
       throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
     }
+    mark('create: cgroups made');
+    // The stage joins the cgroups (slow in the kernel) while the rest of the plan is computed.
+    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]));
     const newCgroupNs = !!spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path);
     const { plan, unavailableCaps } = buildCreatePlan({
       spec, bundle, rootfs,
       fifo: store.fifo(id),
-      cgroupProcs: cg.procsFiles(),
+      cgroupProcs: [],
       cgroup: { layout, dirs: cg.dirs, newCgroupNs },
       consoleSocket: opts.consoleSocket,
       foreground: !!opts.foreground,
@@ -107,10 +114,12 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     });
     if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the container will run without them`);
     const encoded = plan.encode();
+    mark('create: plan built');
     if (process.env.BERTH_DEBUG_PLAN) process.stderr.write(plan.dump() + '\n');
-    channel = StageChannel.start(encoded);
+    channel.sendRest(encoded);
     for (;;) {
       const m = await channel.next();
+      mark(`create: stage says ${m.kind}`);
       if (m.kind === 'pid') {
         pid = m.pid;
       } else if (m.kind === 'hooks') {
@@ -139,6 +148,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     };
     store.write(state);
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), 0o644);
+    mark('create: state written');
     return { state, channel };
   } catch (e) {
     channel?.release();

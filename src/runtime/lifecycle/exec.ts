@@ -8,7 +8,7 @@ import { RuntimeError, errnoCode } from '../errors';
 import { buildExecPlan } from '../plan/build-exec';
 import { parseJson } from '../spec/json';
 import type { Process } from '../spec/types';
-import { SpecError, validateSpec } from '../spec/validate';
+import { SpecError, validateProcess } from '../spec/validate';
 import { writeFileAtomic } from '../state/store';
 import type { RuntimeContext } from './context';
 import { stageError } from './create';
@@ -32,7 +32,7 @@ export interface ExecOptions {
 
 function validProcess(raw: unknown, file: string): Process {
   try {
-    return validateSpec({ ociVersion: '1.2.0', root: { path: '/' }, process: raw }, file, { requireProcess: true }).process!;
+    return validateProcess(raw, file);
   } catch (e) {
     if (e instanceof SpecError) throw new RuntimeError(e.message);
     throw e;
@@ -52,7 +52,6 @@ function readProcessFile(file: string): Process {
   } catch (e) {
     throw new RuntimeError(`${file}: ${(e as Error).message}`);
   }
-  // A process.json is a bare process object; validate it as the process of a spec.
   return validProcess(raw, file);
 }
 

@@ -8,6 +8,7 @@ import { killContainer } from '../../lifecycle/kill';
 import { parseSignal } from '../../lifecycle/signals';
 import { startContainer } from '../../lifecycle/start';
 import { forwardSignals } from './forward-signals';
+import { mark } from '../../../kernel/trace';
 
 const CREATE_FLAGS = {
   bundle: { kind: 'string', alias: ['b'] },
@@ -65,12 +66,15 @@ export async function cmdRun(ctx: RuntimeContext, argv: string[]): Promise<numbe
   let code: number;
   try {
     await startContainer(ctx, id);
+    mark('run: started');
     const m = await created.channel.next();
     code = m.kind === 'exit' ? m.code : 255;
+    mark('run: exit status received');
   } finally {
     stopForwarding();
   }
   if (!bool(p, 'keep')) await deleteContainer(ctx, id, true);
+  mark('run: deleted');
   return code;
 }
 

@@ -135,6 +135,8 @@ _Noreturn void run_init(struct plan *p, int ipc)
 			op_remount_root_ro();
 		} else if (!strcmp(kw, "sysctl")) {
 			op_sysctl(r);
+		} else if (!strcmp(kw, "loopback")) {
+			op_loopback();
 		} else if (!strcmp(kw, "write")) {
 			op_write_file(r);
 		} else if (!strcmp(kw, "hostname")) {

@@ -14,6 +14,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #define FDPATH_LEN 40
 
@@ -313,4 +316,21 @@ void op_write_file(const struct rec *r)
 void op_sysctl(const struct rec *r)
 {
 	op_write_file(r);
+}
+
+/* A new network namespace starts with lo down; runc brings it up, so do we. */
+void op_loopback(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		fail(errno, "socket for configuring lo");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		fail(errno, "reading the flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		fail(errno, "bringing lo up");
+	close(s);
 }

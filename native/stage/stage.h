@@ -63,6 +63,7 @@ void op_readonly(const struct rec *r);
 void op_remount_root_ro(void);
 void op_sysctl(const struct rec *r);
 void op_write_file(const struct rec *r);
+void op_loopback(void);
 
 /* console.c */
 struct console {

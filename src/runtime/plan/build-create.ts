@@ -115,7 +115,7 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   // Opened after the self-bind, so the fd is on the new mount and not the directory under it.
   plan.op(`opening the rootfs ${rootfs}`, 'rootfs', rootfs);
   if (newMountNs) {
-    planMounts(plan, mounts, bundle, input.cgroup);
+    planMounts(plan, mounts, bundle, { cgroup: input.cgroup, sysfsAsBind: ns.userns && !(ns.newFlags & NS_INFO.network.flag) });
     const devMount = mounts.find((m) => m.destination.replace(/\/+$/, '') === '/dev');
     const devIsBind = !!devMount && (devMount.type === 'bind' || (devMount.options ?? []).some((o) => o === 'bind' || o === 'rbind'));
     if (!devIsBind) {
@@ -138,6 +138,7 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
     const prop = linux.rootfsPropagation;
     if (prop && prop !== 'rprivate') plan.op(`setting rootfs propagation to ${prop}`, 'mount_abs', '', '/', '', PROPAGATION[prop], '');
   }
+  if (ns.newFlags & NS_INFO.network.flag) plan.op('bringing up the loopback interface', 'loopback');
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     plan.op(`setting sysctl ${key}=${value}`, 'write', `/proc/sys/${key.replace(/\./g, '/')}`, value);
   }

@@ -43,14 +43,14 @@ test('encodePlan: the exact bytes of a two-record plan (u32 LE total, u32 field 
   const buf = encodePlan([['mode', 'create'], ['nnp']]);
   const expected = Buffer.from(
     [
-      '1f000000', // total: 31 bytes after this word
+      '21000000', // total: 33 bytes after this word
       '02000000', '04000000', '6d6f6465', '06000000', '637265617465', // 2 fields: "mode" "create"
       '01000000', '03000000', '6e6e70', // 1 field: "nnp"
     ].join(''),
     'hex',
   );
   assert.deepEqual(buf, expected);
-  assert.equal(buf.length, 35);
+  assert.equal(buf.length, 37);
 });
 
 test('encodePlan: no records is just a zero total length', () => {

@@ -25,9 +25,9 @@ const LEGACY = detectLayout(MOUNTINFO_LEGACY);
 const UNIFIED = detectLayout(MOUNTINFO_UNIFIED);
 const NO_CGROUPS: CgroupMountContext = { layout: UNIFIED, dirs: {}, newCgroupNs: true };
 
-function plan(mounts: Mount[], cg: CgroupMountContext = NO_CGROUPS): LaunchPlan {
+function plan(mounts: Mount[], cg: CgroupMountContext = NO_CGROUPS, sysfsAsBind = false): LaunchPlan {
   const p = new LaunchPlan();
-  planMounts(p, mounts, bundle, cg);
+  planMounts(p, mounts, bundle, { cgroup: cg, sysfsAsBind });
   return p;
 }
 
@@ -154,6 +154,24 @@ describe('planMounts: filesystem mounts', () => {
       ['op:mount', 'mnt', 'tmpfs', 'tmpfs', MS.RDONLY, '', 'dir', 0],
       ['op:mount', 'mnt', '', '', MS.SHARED | MS.REC, '', 'none', 0],
     ]);
+  });
+
+  test('sysfs is mounted as sysfs unless sysfsAsBind', () => {
+    assert.deepEqual(plan([{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }]).ops, [
+      ['op:mount', 'sys', 'sysfs', 'sysfs', MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, '', 'dir', 0],
+    ]);
+  });
+
+  test('sysfsAsBind: sysfs becomes a recursive bind of the host /sys, remounted nosuid,nodev,noexec plus its own flags', () => {
+    assert.deepEqual(plan([{ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['ro', 'rslave'] }], NO_CGROUPS, true).ops, [
+      ['op:mount', 'sys', '/sys', '', MS.BIND | MS.REC, '', 'dir', 0],
+      ['op:mount', 'sys', '', '', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, '', 'none', 1],
+      ['op:mount', 'sys', '', '', MS.SLAVE | MS.REC, '', 'none', 0],
+    ]);
+  });
+
+  test('sysfsAsBind leaves other filesystems alone', () => {
+    assert.deepEqual(plan([{ destination: '/proc', type: 'proc', source: 'proc' }], NO_CGROUPS, true).ops, [['op:mount', 'proc', 'proc', 'proc', 0, '', 'dir', 0]]);
   });
 
   test('mounts are planned in spec order', () => {

@@ -17,6 +17,15 @@ export interface CgroupMountContext {
   newCgroupNs: boolean;
 }
 
+export interface MountContext {
+  cgroup: CgroupMountContext;
+  /**
+   * sysfs can only be mounted by the owner of the network namespace: in a new user
+   * namespace that shares the host's network, bind the host's /sys instead (as runc does).
+   */
+  sysfsAsBind: boolean;
+}
+
 const rel = (dest: string) => path.posix.normalize(dest).replace(/^\/+/, '');
 
 function sourceKind(source: string, where: string): 'dir' | 'file' {
@@ -71,7 +80,7 @@ function planCgroupMount(plan: LaunchPlan, m: Mount, ctx: CgroupMountContext, wh
   }
 }
 
-export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, cg: CgroupMountContext): void {
+export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, ctx: MountContext): void {
   mounts.forEach((m, i) => {
     const where = `mounts[${i}]`;
     if (m.uidMappings || m.gidMappings) {
@@ -79,7 +88,11 @@ export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, cg
     }
     const o = parseMountOptions(m.options);
     const type = m.type ?? '';
-    if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(plan, m, cg, where);
+    if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(plan, m, ctx.cgroup, where);
+    if (type === 'sysfs' && ctx.sysfsAsBind) {
+      planBind(plan, m.destination, '/sys', (o.flags & BIND_REMOUNT_FLAGS) | MS.NOSUID | MS.NODEV | MS.NOEXEC, true, o.propagation, 'dir');
+      return;
+    }
     if (o.bind || type === 'bind') {
       if (!m.source) throw new RuntimeError(`config.json: ${where}.source: a bind mount needs a source`);
       const source = path.resolve(bundle, m.source);

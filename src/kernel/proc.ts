@@ -51,7 +51,7 @@ export function lastCap(): number {
   }
 }
 
-/** Hard limits of berth-runtime, by "RLIMIT_*" name; Infinity for unlimited. */
+/** Hard limits of berth-runtime, by "RLIMIT_*" name; 'unlimited' for RLIM_INFINITY. */
 export function hardLimits(): Map<string, bigint | 'unlimited'> {
   const names: Record<string, string> = {
     'Max cpu time': 'RLIMIT_CPU', 'Max file size': 'RLIMIT_FSIZE', 'Max data size': 'RLIMIT_DATA',

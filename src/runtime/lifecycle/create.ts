@@ -91,6 +91,11 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   let channel: StageChannel | undefined;
   let pid = 0;
   let hookFailed = false;
+  const created = new Date().toISOString();
+  const makeState = (initPid: number): ContainerState => ({
+    ociVersion: spec.ociVersion, id, pid: initPid, pidStartTime: initPid ? processStartTime(initPid) : undefined, bundle, rootfs,
+    created, owner: '', annotations: spec.annotations, cgroup: cg!.save(), config: spec,
+  });
   const stateFor = (status: string) => ({ ociVersion: spec.ociVersion, id, pid, status, bundle, annotations: spec.annotations ?? {} });
   try {
     cg = createCgroupManager(layout, cgPath);
@@ -99,6 +104,9 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     } catch (e) {
       throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
     }
+    // From here a killed create leaves processes and a cgroup: record them first, so
+    // `delete` can undo a create that died half-way (pid 0 reads as stopped).
+    store.write(makeState(0));
     mark('create: cgroups made');
     // The stage joins the cgroups (slow in the kernel) while the rest of the plan is computed.
     channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]));
@@ -142,10 +150,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
         throw new RuntimeError(`the container init exited before it was created (stage ${m.kind === 'exit' ? `exit status ${m.code}` : 'closed'})`);
       }
     }
-    const state: ContainerState = {
-      ociVersion: spec.ociVersion, id, pid, pidStartTime: processStartTime(pid), bundle, rootfs,
-      created: new Date().toISOString(), owner: '', annotations: spec.annotations, cgroup: cg.save(), config: spec,
-    };
+    const state = makeState(pid);
     store.write(state);
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), 0o644);
     mark('create: state written');

@@ -8,18 +8,16 @@ import { ociState, statusOf, waitGone } from './status';
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
   const { store } = ctx;
-  let state;
-  try {
-    state = store.read(id);
-  } catch (e) {
-    // A state dir without state.json is a create that died half-way: nothing else to undo.
+  if (!store.hasStateFile(id)) {
+    // A claimed dir without state.json: a create killed before it made anything else.
     if (store.hasDir(id)) {
       store.remove(id);
       return;
     }
-    if (force && e instanceof RuntimeError) return; // runc: --force on a missing container succeeds
-    throw e;
+    if (force) return; // runc: --force on a missing container succeeds
+    throw new RuntimeError(`container ${id} does not exist`);
   }
+  const state = store.read(id);
   const status = statusOf(store, state);
   if ((status === 'running' || status === 'paused') && !force) {
     throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${status} (stop it first, or use --force)`);

@@ -48,4 +48,4 @@ test('a negative number is rejected', () => rejected('-9'));
 test('a non-integer number is rejected', () => rejected('9.0'));
 test('an unknown name FOO is rejected with a clear message', () => rejected('FOO'));
 test('SIG alone is rejected', () => rejected('SIG'));
-test('an empty string is rejected (not treated as the default)', () => rejected(''));
+test('an empty string means the default signal, as in runc', () => assert.equal(parseSignal(''), 15));

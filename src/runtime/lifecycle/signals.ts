@@ -6,7 +6,7 @@ const SIGRTMIN = 34;
 const SIGRTMAX = 64;
 
 export function parseSignal(raw: string | undefined, fallback = 'SIGTERM'): number {
-  const s = (raw ?? fallback).trim().toUpperCase();
+  const s = (raw || fallback).trim().toUpperCase(); // runc: an empty signal means the default
   if (/^\d+$/.test(s)) {
     const n = Number(s);
     if (n >= 1 && n <= SIGRTMAX) return n;

@@ -222,7 +222,7 @@ describe('buildCreatePlan: errors', () => {
   test('a domainname without a UTS namespace', () => {
     const s = baseSpec();
     s.domainname = 'example.org';
-    throwsRuntimeError(() => build(s), /setting a hostname needs a UTS namespace/);
+    throwsRuntimeError(() => build(s), /domainname: setting a domainname needs a UTS namespace/);
   });
 
   test('time offsets without a time namespace', () => {

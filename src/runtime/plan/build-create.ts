@@ -94,8 +94,10 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
     throw new RuntimeError('config.json: linux.namespaces: berth-runtime needs a mount namespace (add {"type": "mount"}); it never mounts in the host\'s');
   }
   const newMountNs = !mountNs.path;
-  if ((spec.hostname || spec.domainname) && !ns.types.has('uts')) {
-    throw new RuntimeError('config.json: hostname: setting a hostname needs a UTS namespace (add {"type": "uts"} to linux.namespaces)');
+  for (const field of ['hostname', 'domainname'] as const) {
+    if (spec[field] && !ns.types.has('uts')) {
+      throw new RuntimeError(`config.json: ${field}: setting a ${field} needs a UTS namespace (add {"type": "uts"} to linux.namespaces)`);
+    }
   }
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length) {
     if (!(ns.newFlags & NS_INFO.time.flag)) {
@@ -140,7 +142,9 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   }
   if (ns.newFlags & NS_INFO.network.flag) plan.op('bringing up the loopback interface', 'loopback');
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    plan.op(`setting sysctl ${key}=${value}`, 'write', `/proc/sys/${key.replace(/\./g, '/')}`, value);
+    // "net.ipv4.ip_forward" or "net/ipv4/conf/eth0.100/forwarding": dots only mean slashes without slashes.
+    const rel = key.includes('/') ? key.replace(/^\/+/, '') : key.replace(/\./g, '/');
+    plan.op(`setting sysctl ${key}=${value}`, 'write', `/proc/sys/${rel}`, value);
   }
   if (newMountNs) {
     for (const p of linux.readonlyPaths ?? []) plan.op(`making ${p} read-only`, 'readonly', p);

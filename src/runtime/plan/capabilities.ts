@@ -1,6 +1,7 @@
 // Capability names → bit masks, limited to what berth-runtime itself holds.
 import { CAPABILITIES } from '../spec/constants';
 import type { LinuxCapabilities } from '../spec/types';
+import { RuntimeError } from '../errors';
 
 export interface CapMasks {
   bounding: bigint;
@@ -15,6 +16,7 @@ export interface CapMasks {
 function mask(names: readonly string[] | undefined, held: bigint, missing: Set<string>): bigint {
   let m = 0n;
   for (const n of names ?? []) {
+    if (!(n in CAPABILITIES)) throw new RuntimeError(`unknown capability ${JSON.stringify(n)}`);
     const bit = 1n << BigInt(CAPABILITIES[n]);
     if (held & bit) m |= bit;
     else missing.add(n);

@@ -20,6 +20,7 @@ export function encodePlan(records: PlanRecord[]): Buffer {
     total += 4;
   };
   for (const rec of records) {
+    if (rec.length === 0) throw new Error('launch plan: a record needs at least its keyword');
     u32(rec.length);
     for (const f of rec) {
       const b = fieldBytes(f);
@@ -28,6 +29,7 @@ export function encodePlan(records: PlanRecord[]): Buffer {
       total += b.length;
     }
   }
+  if (total > 64 << 20) throw new Error(`launch plan too large (${total} bytes; the stage reads at most 64 MiB)`);
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32LE(total, 0);
   return Buffer.concat([head, ...parts], total + 4);

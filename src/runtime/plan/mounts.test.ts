@@ -83,9 +83,14 @@ describe('planMounts: bind mounts', () => {
     assert.equal(plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'sync', 'dirsync'] }]).ops.length, 1);
   });
 
-  test('data options on a bind mount are not passed to mount(2)', () => {
-    const ops = plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'ro', 'mode=755'] }]).ops;
-    assert.deepEqual(ops.map((o) => o[5]), ['', '']);
+  test('an option a bind mount cannot take is refused, not silently dropped', () => {
+    assert.throws(() => plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'ro', 'rro'] }]),
+      (e: Error) => e instanceof RuntimeError && /mounts\[0\]\.options: "rro" is not a bind mount option/.test(e.message));
+  });
+
+  test('idmap options are refused until id-mapped mounts exist', () => {
+    assert.throws(() => plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'idmap'] }]),
+      (e: Error) => e instanceof RuntimeError && /id-mapped mounts are not supported yet/.test(e.message));
   });
 
   test('propagation options follow the bind (and the remount) as separate ops, in order', () => {

@@ -55,7 +55,9 @@ function planCgroupMount(plan: LaunchPlan, m: Mount, ctx: CgroupMountContext, wh
   if (wantV2) {
     if (!layout.unified) throw new RuntimeError(`config.json: ${where}: this host has no cgroup2 hierarchy to mount`);
     if (newCgroupNs) plan.op(`mounting cgroup2 on ${m.destination}`, 'mount', t, 'cgroup2', 'cgroup2', flags, '', 'dir', 0);
-    else planBind(plan, m.destination, dirs.unified ?? layout.unified, flags | MS.BIND, false, [], 'dir');
+    else if (dirs.unified) planBind(plan, m.destination, dirs.unified, flags | MS.BIND, false, [], 'dir');
+    // Never fall back to the host's whole hierarchy.
+    else throw new RuntimeError(`config.json: ${where}: the container has no cgroup2 directory to bind (add a cgroup namespace)`);
     return;
   }
   // v1: a tmpfs holding one mount per hierarchy, as runc and Docker lay it out.
@@ -93,8 +95,13 @@ export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, ct
       planBind(plan, m.destination, '/sys', (o.flags & BIND_REMOUNT_FLAGS) | MS.NOSUID | MS.NODEV | MS.NOEXEC, true, o.propagation, 'dir');
       return;
     }
+    if ((m.options ?? []).some((x) => x === 'idmap' || x === 'ridmap')) {
+      throw new RuntimeError(`config.json: ${where}.options: id-mapped mounts are not supported yet by berth-runtime`);
+    }
     if (o.bind || type === 'bind') {
       if (!m.source) throw new RuntimeError(`config.json: ${where}.source: a bind mount needs a source`);
+      // A bind mount has no filesystem options: an unknown word (e.g. runc's "rro") would be lost.
+      if (o.data) throw new RuntimeError(`config.json: ${where}.options: ${JSON.stringify(o.data)} is not a bind mount option berth-runtime knows`);
       const source = path.resolve(bundle, m.source);
       planBind(plan, m.destination, source, o.flags, o.recursive, o.propagation, sourceKind(source, where));
       return;

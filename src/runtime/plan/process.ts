@@ -31,6 +31,7 @@ export function planProcess(plan: LaunchPlan, proc: Process): ProcessPlanResult 
   const held = heldCapabilities();
   const limits = hardLimits();
   for (const r of proc.rlimits ?? []) {
+    if (!(r.type in RLIMITS)) throw new RuntimeError(`config.json: process.rlimits: unknown type ${JSON.stringify(r.type)}`);
     const soft = BigInt(r.soft);
     const hard = BigInt(r.hard);
     checkRlimit(r.type, hard, held, limits);

@@ -27,7 +27,8 @@ const ID_RE = /^[\w+.-]+$/;
 
 export function validateId(id: string | undefined): string {
   if (!id) throw new RuntimeError('container id cannot be empty');
-  if (!ID_RE.test(id) || id === '.' || id === '..' || id.length > 1024) {
+  // 255: the id names a directory.
+  if (!ID_RE.test(id) || id === '.' || id === '..' || Buffer.byteLength(id) > 255) {
     throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use letters, digits, "_", "+", "-" and "."`);
   }
   return id;
@@ -48,8 +49,9 @@ export function writeFileAtomic(file: string, data: string, mode = 0o600): void 
 export class StateStore {
   constructor(readonly root: string) {}
 
+  /** Every path of the store goes through here: an id can never reach outside the root. */
   dir(id: string): string {
-    return path.join(this.root, id);
+    return path.join(this.root, validateId(id));
   }
   fifo(id: string): string {
     return path.join(this.dir(id), 'exec.fifo');
@@ -72,7 +74,6 @@ export class StateStore {
   }
 
   read(id: string): ContainerState {
-    validateId(id);
     let text: string;
     try {
       text = fs.readFileSync(path.join(this.dir(id), 'state.json'), 'utf8');
@@ -95,6 +96,11 @@ export class StateStore {
 
   hasDir(id: string): boolean {
     return fs.existsSync(this.dir(id));
+  }
+
+  /** A claimed id whose create never finished: neither state.json nor a live create. */
+  hasStateFile(id: string): boolean {
+    return fs.existsSync(path.join(this.dir(id), 'state.json'));
   }
 
   remove(id: string): void {

@@ -37,7 +37,7 @@ test('each column has its own width', () => {
     ['ID', 'BUNDLE', 'OWNER'],
     ['c1', '/var/lib/bundles/c1', 'root'],
   ]);
-  assert.equal(out, 'ID          BUNDLE                 OWNER\nc1          /var/lib/bundles/c1   root\n');
+  assert.equal(out, 'ID          BUNDLE                OWNER\nc1          /var/lib/bundles/c1   root\n');
 });
 
 test('the last column is never padded (no trailing spaces), however wide', () => {

@@ -15,8 +15,10 @@ export async function cmdState(ctx: RuntimeContext, argv: string[]): Promise<num
 
 /** Go's text/tabwriter as runc configures it: minwidth 12, padding 3. */
 export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => r[c].length + 3)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('')).join('\n') + '\n';
+  // Width in code points, as Go counts runes.
+  const len = (s: string | undefined) => [...(s ?? '')].length;
+  const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => len(r[c]) + 3)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[c] - len(cell))))).join('')).join('\n') + '\n';
 }
 
 export async function cmdList(ctx: RuntimeContext, argv: string[]): Promise<number> {

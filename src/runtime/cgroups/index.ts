@@ -11,7 +11,8 @@ import { V2CgroupManager } from './v2/manager';
 export { CgroupFs, DirEntry, nodeCgroupFs } from './fs';
 export { CgroupLayout, CgroupMode, V1Hierarchy, ProcCgroup, detectLayout, v1Hierarchies, ownCgroup, parseProcCgroup, parseMountInfo } from './layout';
 export { resolveCgroupPath, assertManagedPath } from './path';
-export { CgroupManager, ManagerOptions, SavedCgroup, UNIFIED_KEY } from './manager';
+export { CgroupManager, CgroupError, ManagerOptions, SavedCgroup, UNIFIED_KEY } from './manager';
+export { CgroupStats, emptyStats } from './stats';
 export { V1CgroupManager } from './v1/manager';
 export { V2CgroupManager } from './v2/manager';
 

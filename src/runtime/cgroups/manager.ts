@@ -1,6 +1,8 @@
 // The one interface the runtime uses for a container's cgroup(s), whatever the
 // host layout. Drivers: v1/ (legacy and hybrid hosts) and v2/ (unified hosts).
 import { CgroupFs } from './fs';
+import type { LinuxResources } from '../spec/types';
+import type { CgroupStats } from './stats';
 
 /** dirs key of the cgroup2 hierarchy (v2 hosts, and hybrid hosts next to the v1 keys). */
 export const UNIFIED_KEY = 'unified';
@@ -24,6 +26,25 @@ export interface CgroupManager {
   /** rmdir every dir and its child cgroups, deepest first; missing dirs are fine. */
   destroy(): Promise<void>;
   save(): SavedCgroup;
+  /**
+   * Writes every limit in `resources` (OCI linux.resources), in an order the kernel accepts
+   * (e.g. memory.memsw after memory.limit when raising, before when lowering). Fields left
+   * out are left alone. Throws CgroupError naming the field, file and value.
+   * `update` marks a live change (runc `update`): memory.checkBeforeUpdate applies then.
+   */
+  apply(resources: LinuxResources, opts?: { update?: boolean }): Promise<void>;
+  /** Everything `runc events --stats` reports for this cgroup. */
+  stats(): CgroupStats;
+  /** OOM kills so far (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+  oomKillCount(): number;
+}
+
+/** A limit the kernel refused, or a value that can never work, with what to do about it. */
+export class CgroupError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`linux.resources.${field}: ${message}`);
+    this.name = 'CgroupError';
+  }
 }
 
 /** JSON-serialisable record kept in the container state file. */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { StageChannel } from '../../kernel/stage';
 import { mark } from '../../kernel/trace';
 import { processStartTime } from '../../kernel/proc';
-import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager } from '../cgroups';
+import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager, CgroupError } from '../cgroups';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
@@ -103,6 +103,11 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       cg.create();
     } catch (e) {
       throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
+    }
+    try {
+      await cg.apply(spec.linux?.resources ?? {});
+    } catch (e) {
+      throw new RuntimeError(e instanceof CgroupError ? `config.json: ${e.message}` : `applying resource limits to cgroup ${cgPath}: ${(e as Error).message}`);
     }
     // From here a killed create leaves processes and a cgroup: record them first, so
     // `delete` can undo a create that died half-way (pid 0 reads as stopped).

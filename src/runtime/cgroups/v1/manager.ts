@@ -1,3 +1,4 @@
+import type { CgroupStats } from '../stats';
 // cgroup v1 driver (legacy and hybrid hosts): one dir per mounted controller
 // hierarchy, plus on hybrid hosts the same path in the cgroup2 hierarchy, which
 // processes also join (as runc does) so cgroup2-aware tools see the container.
@@ -73,5 +74,18 @@ export class V1CgroupManager implements CgroupManager {
     const u = this.dirs[UNIFIED_KEY];
     if (u !== undefined) return setFrozenV2(this.o, u, frozen);
     throw new Error(`cgroups: cannot ${frozen ? 'freeze' : 'thaw'} ${this.path}: the freezer controller is not mounted`);
+  }
+
+  // Issue 3 replaces these stubs with the per-controller drivers.
+  async apply(): Promise<void> {
+    // TODO(issue 3): the per-controller drivers replace this no-op.
+  }
+
+  stats(): CgroupStats {
+    throw new Error('cgroups v1: stats are not implemented yet');
+  }
+
+  oomKillCount(): number {
+    return 0;
   }
 }

@@ -1,3 +1,4 @@
+import type { CgroupStats } from '../stats';
 // cgroup2 driver (unified hosts): a single dir in the single hierarchy.
 import { joinPath } from '../fs';
 import { createDirs, killAllProcesses, removeDirs, treePids } from '../common';
@@ -52,5 +53,18 @@ export class V2CgroupManager implements CgroupManager {
 
   save(): SavedCgroup {
     return { version: 2, path: this.path, dirs: { ...this.dirs } };
+  }
+
+  // Issue 3 replaces these stubs with the per-controller drivers.
+  async apply(): Promise<void> {
+    // TODO(issue 3): the per-controller drivers replace this no-op.
+  }
+
+  stats(): CgroupStats {
+    throw new Error('cgroups v2: stats are not implemented yet');
+  }
+
+  oomKillCount(): number {
+    return 0;
   }
 }

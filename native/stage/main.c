@@ -67,6 +67,9 @@ int main(int argc, char **argv, char **envp)
 	struct plan *p = plan_read(SYNC_FD);
 	/* berth-runtime sends the cgroups first and the rest when computed: joining a
 	 * cgroup waits for an RCU grace period (~10 ms), which overlaps that work. */
+	const struct rec *mode = plan_find(p, "mode");
+	if (mode && !strcmp(mode->f[1], "host"))
+		return run_host(p);
 	join_cgroups(p);
 	if (plan_find(p, "more"))
 		plan_append(p, plan_read(SYNC_FD));

@@ -44,6 +44,9 @@ extern int g_fifo; /* exec fifo, read end, opened by the parent (create only) */
 int run_parent(struct plan *p);
 _Noreturn void run_child(struct plan *p, int ipc);
 
+/* host.c */
+int run_host(struct plan *p);
+
 /* init.c */
 _Noreturn void run_init(struct plan *p, int ipc);
 

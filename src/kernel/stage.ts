@@ -11,7 +11,9 @@ export type StageMessage =
   | { kind: 'created' }
   | { kind: 'exit'; code: number }
   | { kind: 'error'; op: number; errno: number; message: string }
-  | { kind: 'eof' };
+  | { kind: 'eof' }
+  /** Host-mode notifications: ready, oom <n>, gone, done. */
+  | { kind: 'ready' | 'oom' | 'gone' | 'done'; count?: number };
 
 /** The checkout: the nearest directory above this file holding native/ (works from dist/ and from the bundle). */
 function findRepoRoot(): string {
@@ -32,6 +34,8 @@ function parse(line: string): StageMessage | undefined {
     case 'hooks': return { kind: 'hooks' };
     case 'created': return { kind: 'created' };
     case 'exit': return { kind: 'exit', code: Number(rest) };
+    case 'ready': case 'gone': case 'done': return { kind: kw };
+    case 'oom': return { kind: 'oom', count: Number(rest) };
     case 'error': {
       const m = rest.match(/^(-?\d+) (\d+) ([\s\S]*)$/);
       return m ? { kind: 'error', op: Number(m[1]), errno: Number(m[2]), message: m[3] } : undefined;
@@ -105,6 +109,12 @@ export class StageChannel {
 
   send(data: string): void {
     this.sock.write(data);
+  }
+
+  /** Stops a long-running host-mode stage (an OOM watch). */
+  kill(): void {
+    this.sock.destroy();
+    this.child.kill('SIGKILL');
   }
 
   /** Let berth-runtime exit without waiting for the stage (the container lives on). */

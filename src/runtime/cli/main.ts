@@ -16,6 +16,8 @@ Commands:
   state     print a container's OCI state         list      list containers
   kill      signal a container's init (or --all)  delete    delete a container (--force if running)
   exec      run a process in a container          ps        processes of a container
+  pause     freeze every process of a container  resume    thaw a paused container
+  update    change a live container's resources   events    stats and OOM events (--stats: once)
   features  print what this runtime supports
 
 Global options:
@@ -50,6 +52,10 @@ const COMMANDS: Record<string, () => Command> = {
   list: () => require('./commands/inspect').cmdList,
   ps: () => require('./commands/inspect').cmdPs,
   features: () => require('./commands/features').cmdFeatures,
+  pause: () => require('./commands/cgroups').cmdPause,
+  resume: () => require('./commands/cgroups').cmdResume,
+  update: () => require('./commands/cgroups').cmdUpdate,
+  events: () => require('./commands/cgroups').cmdEvents,
   spec: () => (_ctx, argv) => require('./commands/features').cmdSpec(argv),
 };
 

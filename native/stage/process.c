@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/personality.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -151,6 +153,27 @@ static void load_seccomp(const struct rec *r)
 		fail(errno, "loading the seccomp filter");
 }
 
+/* The kernel's struct sched_attr (glibc has no wrapper for sched_setattr). */
+struct sched_attr_k {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static void set_scheduler(const struct rec *r)
+{
+	/* policy flags nice priority runtime deadline period */
+	struct sched_attr_k a = {
+		.size = sizeof a, .sched_policy = (uint32_t)num(r->f[1]), .sched_flags = unum(r->f[2]),
+		.sched_nice = (int32_t)num(r->f[3]), .sched_priority = (uint32_t)num(r->f[4]),
+		.sched_runtime = unum(r->f[5]), .sched_deadline = unum(r->f[6]), .sched_period = unum(r->f[7]),
+	};
+	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+		fail(errno, "setting the scheduler (policy %u)", a.sched_policy);
+}
+
 void apply_process(const struct plan *p, struct console *con)
 {
 	const struct rec *r;
@@ -190,6 +213,13 @@ void apply_process(const struct plan *p, struct console *con)
 		if (con->slave > 2)
 			close(con->slave);
 	}
+	/* Scheduling and I/O priority may need CAP_SYS_NICE: before the caps are dropped. */
+	if ((r = plan_find(p, "sched")))
+		set_scheduler(r);
+	if ((r = plan_find(p, "ioprio")) && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(r->f[1])) < 0)
+		fail(errno, "setting the I/O priority");
+	if ((r = plan_find(p, "personality")) && personality((unsigned long)num(r->f[1])) < 0)
+		fail(errno, "setting the personality");
 	const struct rec *caps = plan_find(p, "caps");
 	if (caps)
 		drop_bounding(caps);

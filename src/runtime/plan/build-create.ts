@@ -73,6 +73,19 @@ function planNamespaces(plan: LaunchPlan, spec: Spec): { newFlags: number; usern
   return { newFlags, userns, types };
 }
 
+/** A field we cannot honour is an error, never silently ignored (least of all a security one). */
+function refuseUnsupported(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  const no = (field: string, why: string) => {
+    throw new RuntimeError(`config.json: ${field}: ${why}`);
+  };
+  if (linux.seccomp) no('linux.seccomp', 'seccomp profiles are not supported by berth-runtime yet; remove the profile to run without one (unconfined)');
+  if (spec.process?.apparmorProfile) no('process.apparmorProfile', 'this host has no AppArmor (and berth-runtime does not apply AppArmor profiles yet)');
+  if (spec.process?.selinuxLabel) no('process.selinuxLabel', 'this host has no SELinux (and berth-runtime does not apply SELinux labels yet)');
+  if (linux.mountLabel) no('linux.mountLabel', 'this host has no SELinux (and berth-runtime does not apply SELinux labels yet)');
+  if (linux.intelRdt) no('linux.intelRdt', 'Intel RDT is not supported by berth-runtime');
+}
+
 export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   const { spec, bundle, rootfs } = input;
   const proc = spec.process;
@@ -88,6 +101,7 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   if (proc.terminal && !input.consoleSocket) plan.header.push(['ptyproxy']);
   plan.header.push(['setsid']);
 
+  refuseUnsupported(spec);
   const ns = planNamespaces(plan, spec);
   const mountNs = (linux.namespaces ?? []).find((n) => n.type === 'mount');
   if (!mountNs) {
@@ -155,5 +169,6 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   if (spec.domainname) plan.op(`setting domainname ${spec.domainname}`, 'domainname', spec.domainname);
   (hooks.startContainer ?? []).forEach((h, i) => plan.op(`running startContainer hook ${i} (${h.path})`, 'hook', ...hookRecord('startContainer', h)));
   const { unavailableCaps } = planProcess(plan, proc);
+  if (linux.personality) plan.process.push(['personality', linux.personality.domain === 'LINUX32' ? 0x0008 : 0]);
   return { plan, unavailableCaps };
 }

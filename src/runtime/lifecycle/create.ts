@@ -6,13 +6,14 @@ import { StageChannel } from '../../kernel/stage';
 import { mark } from '../../kernel/trace';
 import { processStartTime } from '../../kernel/proc';
 import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager, CgroupError } from '../cgroups';
+import { checkResources } from '../cgroups/check';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
 import type { LaunchPlan } from '../plan/plan';
 import { encodePlan } from '../plan/encode';
 import { parseSpec, SpecError } from '../spec/validate';
-import type { Spec } from '../spec/types';
+import type { LinuxDevice, LinuxResources, Spec } from '../spec/types';
 import { ContainerState, validateId, writeFileAtomic } from '../state/store';
 import type { RuntimeContext } from './context';
 import { ociState, waitGone } from './status';
@@ -52,6 +53,15 @@ export function loadBundleSpec(bundle: string): Spec {
   }
 }
 
+/** The devices a spec creates must also be allowed by the device cgroup (runc adds these rules). */
+export function withSpecDevices(resources: LinuxResources, devices: LinuxDevice[]): LinuxResources {
+  if (!devices.length) return resources;
+  const rules = devices
+    .filter((d) => d.type !== 'p')
+    .map((d) => ({ allow: true, type: (d.type === 'u' ? 'c' : d.type) as 'c' | 'b', major: d.major, minor: d.minor, access: 'rwm' }));
+  return { ...resources, devices: [...(resources.devices ?? []), ...rules] };
+}
+
 /** Turns a stage error line into a message naming the step, with runc's exit codes. */
 export function stageError(plan: LaunchPlan, m: { op: number; errno: number; message: string }): RuntimeError {
   const step = plan.describe(m.op);
@@ -85,6 +95,15 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     throw new RuntimeError(`config.json: linux.${(e as Error).message}`);
   }
 
+  // Impossible limits fail here, before anything is created.
+  const resources = withSpecDevices(spec.linux?.resources ?? {}, spec.linux?.devices ?? []);
+  try {
+    checkResources(resources, layout);
+  } catch (e) {
+    if (e instanceof CgroupError) throw new RuntimeError(`config.json: ${e.message}`);
+    throw e;
+  }
+
   const { store } = ctx;
   store.claim(id);
   let cg: CgroupManager | undefined;
@@ -105,7 +124,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
     }
     try {
-      await cg.apply(spec.linux?.resources ?? {});
+      await cg.apply(resources);
     } catch (e) {
       throw new RuntimeError(e instanceof CgroupError ? `config.json: ${e.message}` : `applying resource limits to cgroup ${cgPath}: ${(e as Error).message}`);
     }

@@ -3,6 +3,10 @@
 import * as path from 'node:path';
 import { joinPath } from '../fs';
 import { ResolvedOptions } from '../manager';
+import type { LinuxCPU } from '../../spec/types';
+import type { CpusetStats } from '../stats';
+import { parseCpuList } from '../units';
+import { V1Context, readOptional, requireDir, writeField } from './util';
 
 const FILES = ['cpuset.cpus', 'cpuset.mems'];
 
@@ -23,4 +27,37 @@ export function inheritCpuset(o: ResolvedOptions, dir: string, mount: string): v
 /** True when a v1 hierarchy key (e.g. "cpuset" or "cpu,cpuset") includes the controller. */
 export function hasController(key: string, controller: string): boolean {
   return key.split(',').includes(controller);
+}
+
+/** OCI cpu.cpus / cpu.mems → cpuset.cpus / cpuset.mems. An empty string leaves the inherited set. */
+export function applyCpuset(ctx: V1Context, c: LinuxCPU | undefined): void {
+  if (!c) return;
+  const wanted = ([['cpus', c.cpus], ['mems', c.mems]] as const).filter(([, v]) => v !== undefined && v.trim() !== '');
+  if (wanted.length === 0) return;
+  const dir = requireDir(ctx, 'cpuset', `cpu.${wanted[0][0]}`);
+  for (const [key, value] of wanted) {
+    const name = `cpuset.${key}`;
+    writeField(ctx.o, `cpu.${key}`, joinPath(dir, name), value!.trim(), (code) => {
+      if (code !== 'EINVAL' && code !== 'ENOSPC') return undefined;
+      const parent = path.posix.dirname(dir);
+      const have = readOptional(ctx.o, joinPath(parent, name))?.trim();
+      return `the kernel refused it (${code}): a cgroup's ${key === 'cpus' ? 'CPUs' : 'memory nodes'} must be a subset of its parent's, and ${parent} has ${JSON.stringify(have ?? '?')}`;
+    });
+  }
+}
+
+export function cpusetStats(ctx: V1Context): CpusetStats | undefined {
+  const dir = ctx.dirOf('cpuset');
+  if (dir === undefined) return undefined;
+  const s: CpusetStats = {};
+  for (const key of ['cpus', 'mems'] as const) {
+    const t = readOptional(ctx.o, joinPath(dir, `cpuset.${key}`));
+    if (t === undefined) continue;
+    try {
+      s[key] = parseCpuList(t);
+    } catch {
+      /* not a list: leave it out */
+    }
+  }
+  return s;
 }

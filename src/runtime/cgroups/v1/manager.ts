@@ -1,4 +1,3 @@
-import type { CgroupStats } from '../stats';
 // cgroup v1 driver (legacy and hybrid hosts): one dir per mounted controller
 // hierarchy, plus on hybrid hosts the same path in the cgroup2 hierarchy, which
 // processes also join (as runc does) so cgroup2-aware tools see the container.
@@ -6,8 +5,23 @@ import { joinPath } from '../fs';
 import { createDirs, killAllProcesses, KillTarget, removeDirs, treePids } from '../common';
 import { CgroupManager, ResolvedOptions, SavedCgroup, UNIFIED_KEY } from '../manager';
 import { setFrozenV2, canFreezeV2 } from '../v2/freeze';
-import { hasController, inheritCpuset } from './cpuset';
+import { applyCpuset, hasController, inheritCpuset } from './cpuset';
 import { setFreezerState } from './freezer';
+import type { CgroupStats } from '../stats';
+import type { LinuxResources } from '../../spec/types';
+import { checkResourceValues } from '../check';
+import { applyBlkio } from './blkio';
+import { applyCpu } from './cpu';
+import { applyDevices } from './devices';
+import { applyHugetlb } from './hugetlb';
+import { applyMemory, memoryOomKills } from './memory';
+import { applyNetCls } from './netcls';
+import { applyNetPrio } from './netprio';
+import { applyPids } from './pids';
+import { applyRdma } from './rdma';
+import { readV1Stats } from './stats';
+import { applyUnified } from './unified';
+import { V1Context } from './util';
 
 export class V1CgroupManager implements CgroupManager {
   readonly version = 1 as const;
@@ -76,16 +90,40 @@ export class V1CgroupManager implements CgroupManager {
     throw new Error(`cgroups: cannot ${frozen ? 'freeze' : 'thaw'} ${this.path}: the freezer controller is not mounted`);
   }
 
-  // Issue 3 replaces these stubs with the per-controller drivers.
-  async apply(): Promise<void> {
-    // TODO(issue 3): the per-controller drivers replace this no-op.
+  private ctx(update: boolean): V1Context {
+    const c: V1Context = { o: this.o, path: this.path, dirOf: (ctrl) => this.dirOf(ctrl), update };
+    const u = this.dirs[UNIFIED_KEY];
+    if (u !== undefined) c.unified = u;
+    return c;
+  }
+
+  /**
+   * Controllers in runc's order (cpuset, devices, memory, cpu, pids, blkio,
+   * hugetlb, net_cls, net_prio, rdma), then `unified` on the cgroup2 side.
+   * Values are checked first (checkResourceValues), so nonsense never reaches
+   * the kernel half-way through.
+   */
+  async apply(resources: LinuxResources, opts: { update?: boolean } = {}): Promise<void> {
+    checkResourceValues(resources);
+    const ctx = this.ctx(!!opts.update);
+    applyCpuset(ctx, resources.cpu);
+    applyDevices(ctx, resources.devices);
+    applyMemory(ctx, resources.memory);
+    applyCpu(ctx, resources.cpu);
+    applyPids(ctx, resources.pids);
+    applyBlkio(ctx, resources.blockIO);
+    applyHugetlb(ctx, resources.hugepageLimits);
+    applyNetCls(ctx, resources.network);
+    applyNetPrio(ctx, resources.network);
+    applyRdma(ctx, resources.rdma);
+    applyUnified(ctx, resources.unified);
   }
 
   stats(): CgroupStats {
-    throw new Error('cgroups v1: stats are not implemented yet');
+    return readV1Stats(this.ctx(false));
   }
 
   oomKillCount(): number {
-    return 0;
+    return memoryOomKills(this.ctx(false));
   }
 }

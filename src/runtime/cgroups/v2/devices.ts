@@ -1,0 +1,56 @@
+// linux.resources.devices on cgroup v2: there are no devices.allow/deny files; the
+// rules are compiled (devices-bpf.ts) into a BPF_PROG_TYPE_CGROUP_DEVICE program
+// that is loaded and attached to the container's cgroup. Node cannot call bpf(2),
+// so attaching is an injectable function; the default hands the program to the
+// native stage's host mode ("op:bpf_devices", src/kernel/host-ops.ts), which does
+//   BPF_PROG_LOAD   prog_type BPF_PROG_TYPE_CGROUP_DEVICE (15), the bytes as insns,
+//                   insn_cnt = bytes / 8, license "Apache" (no GPL-only helpers used)
+//   BPF_PROG_ATTACH target_fd = the cgroup dir, attach_type BPF_CGROUP_DEVICE (6),
+//                   BPF_F_ALLOW_MULTI, then BPF_PROG_DETACH of the programs that were
+//                   attached to that cgroup before (so `update` replaces the filter)
+// Left out (`devices` absent) means no filter is attached, as for every other field.
+import type { LinuxDeviceCgroup } from '../../spec/types';
+import { attachDeviceFilter as nativeAttach } from '../../../kernel/host-ops';
+import { deviceFilterProgram } from './devices-bpf';
+
+/** Loads `program` (struct bpf_insn[]) and attaches it to `cgroupDir`, replacing berth's previous filter. */
+export type AttachDeviceFilter = (cgroupDir: string, program: Buffer) => Promise<void>;
+
+let defaultAttach: AttachDeviceFilter = nativeAttach;
+
+/** The loader managers use when none is given in V2ManagerOptions; returns the previous one. */
+export function setDefaultDeviceFilterAttacher(fn: AttachDeviceFilter): AttachDeviceFilter {
+  const prev = defaultAttach;
+  defaultAttach = fn;
+  return prev;
+}
+
+export function defaultDeviceFilterAttacher(): AttachDeviceFilter {
+  return defaultAttach;
+}
+
+/** Compiles the rules (CgroupError for an invalid one), or undefined when `devices` is absent. */
+export function planDevices(rules: LinuxDeviceCgroup[] | undefined): Buffer | undefined {
+  if (rules === undefined || rules === null) return undefined;
+  return deviceFilterProgram(rules);
+}
+
+/**
+ * runc's default device rules (libcontainer/specconv AllowedDevices), which runc appends
+ * to every container's list: mknod of any node, /dev/null, zero, full, random, urandom,
+ * tty, ptmx, the pts and /dev/net/tun. berth's drivers apply exactly the spec's list;
+ * whoever builds that list (the runtime, for runc compatibility) can append these.
+ */
+export const RUNC_DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = Object.freeze([
+  { allow: true, type: 'c', major: -1, minor: -1, access: 'm' },
+  { allow: true, type: 'b', major: -1, minor: -1, access: 'm' },
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' },
+  { allow: true, type: 'c', major: 136, minor: -1, access: 'rwm' },
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
+  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
+] as LinuxDeviceCgroup[]);

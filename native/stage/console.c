@@ -79,17 +79,11 @@ void op_console(int rootfd, const struct rec *r, int ipc, struct console *con)
 	}
 	char name[32];
 	snprintf(name, sizeof name, "/dev/pts/%d", n);
-	if (r->f[1][0]) {
-		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		if (strlen(r->f[1]) >= sizeof sa.sun_path)
-			fail(ENAMETOOLONG, "console socket path %s", r->f[1]);
-		strcpy(sa.sun_path, r->f[1]);
-		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-			fail(errno, "connecting to console socket %s", r->f[1]);
-		if (send_fd(s, master, name) < 0)
-			fail(errno, "sending the pty to console socket %s", r->f[1]);
-		close(s);
+	if (g_console_sock >= 0) {
+		if (send_fd(g_console_sock, master, name) < 0)
+			fail(errno, "sending the pty to the console socket");
+		close(g_console_sock);
+		g_console_sock = -1;
 	} else if (send_fd(ipc, master, name) < 0) {
 		fail(errno, "handing the pty to the stage parent");
 	}

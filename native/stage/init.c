@@ -159,6 +159,7 @@ _Noreturn void run_init(struct plan *p, int ipc)
 	if (fifo >= 0) {
 		report("created");
 		wait_for_start(fifo);
+		g_sync_open = 0; /* create has returned: from here errors go to exec.status and stderr */
 	}
 	for (int i = 0; i < nstart; i++) {
 		g_op = start_hook_ops[i];

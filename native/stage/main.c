@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
@@ -59,6 +60,11 @@ int main(int argc, char **argv, char **envp)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (!getenv("BERTH_STAGE_NO_MEMFD"))
 		reexec_from_memfd(argv, envp);
+	/* Nothing inherited beyond stdio and our socket may reach the container, not even
+	 * for a moment: a leaked host directory fd is an escape (CVE-2024-21626). */
+	if (syscall(SYS_close_range, SYNC_FD + 1, ~0U, 0) < 0)
+		for (int fd = SYNC_FD + 1; fd < 1024; fd++)
+			close(fd);
 	if (fcntl(SYNC_FD, F_SETFD, FD_CLOEXEC) < 0) {
 		g_sync_open = 0;
 		fail(errno, "berth-stage must be started by berth-runtime (fd 3 is not open)");

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,6 +115,20 @@ int run_parent(struct plan *p)
 		if (g_fifo < 0)
 			fail(errno, "opening %s", r->f[1]);
 	}
+	if ((r = plan_find(p, "consolesock"))) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		if (strlen(r->f[1]) >= sizeof sa.sun_path)
+			fail(ENAMETOOLONG, "console socket path %s", r->f[1]);
+		strcpy(sa.sun_path, r->f[1]);
+		g_console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (g_console_sock < 0 || connect(g_console_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+			fail(errno, "connecting to console socket %s", r->f[1]);
+	}
+	if ((r = plan_find(p, "statusfile"))) {
+		g_status_fd = open(r->f[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (g_status_fd < 0)
+			fail(errno, "creating %s", r->f[1]);
+	}
 	if ((r = plan_find(p, "oom")))
 		write_proc_file("/proc/self/oom_score_adj", r->f[1], r->len[1]);
 	if (foreground && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -143,6 +158,14 @@ int run_parent(struct plan *p)
 		if (msg[0] == 'M') {
 			write_id_maps(p, c1);
 			send_msg(ipc[0], "m");
+		} else if (msg[0] == 'T') {
+			/* C1's own /proc files belong to host root (non-dumpable), which a new user
+			 * namespace does not map: P writes the offsets for it, as it does the id maps. */
+			char path[64];
+			const struct rec *t = plan_find(p, "timens");
+			snprintf(path, sizeof path, "/proc/%d/timens_offsets", c1);
+			write_proc_file(path, t->f[1], t->len[1]);
+			send_msg(ipc[0], "t");
 		} else if (msg[0] == 'P') {
 			init = (pid_t)atoi(msg + 1);
 		}
@@ -191,8 +214,12 @@ _Noreturn void run_child(struct plan *p, int ipc)
 		if (flags && unshare(flags) < 0)
 			fail(errno, "creating namespaces (unshare flags 0x%x)", flags);
 	}
-	if ((r = plan_find(p, "timens")))
-		write_proc_file("/proc/self/timens_offsets", r->f[1], r->len[1]);
+	if (plan_find(p, "timens")) {
+		char ack[8];
+		send_msg(ipc, "T");
+		if (recv_msg(ipc, ack, sizeof ack) < 0)
+			_exit(1); /* P failed to write the offsets and reported it */
+	}
 	pid_t init = fork();
 	if (init < 0)
 		fail(errno, "forking the container init");

@@ -26,6 +26,17 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static char exe[4096];
+
+/* chdir that must stay inside the root: getcwd fails for a directory outside it
+ * (the kernel reports it "(unreachable)"), e.g. a /proc/self/fd/N of a host fd. */
+static void chdir_inside(const char *dir)
+{
+	char buf[4096];
+	if (chdir(dir) < 0)
+		fail(errno, "chdir to the process cwd %s", dir);
+	if (!getcwd(buf, sizeof buf) || buf[0] != '/')
+		fail(EPERM, "the process cwd %s is outside the container", dir);
+}
 static char **g_env;
 
 static char **rec_list(const struct rec *r, int from)
@@ -189,15 +200,14 @@ void apply_process(const struct plan *p, struct console *con)
 		fail(EINVAL, "no process args");
 	if (!con) {
 		/* Phase 1: relative executables resolve against the process cwd. */
-		if (cwd && chdir(cwd->f[1]) < 0)
-			fail(errno, "chdir to the process cwd %s", cwd->f[1]);
+		if (cwd)
+			chdir_inside(cwd->f[1]);
 		g_env = with_home(rec_list(plan_find(p, "env"), 1), uid);
 		resolve_exe(argv[0], g_env);
 		return;
 	}
-	g_sync_open = plan_find(p, "fifo") ? 0 : g_sync_open; /* create has returned: errors go to stderr */
-	if (cwd && chdir(cwd->f[1]) < 0)
-		fail(errno, "chdir to the process cwd %s", cwd->f[1]);
+	if (cwd)
+		chdir_inside(cwd->f[1]);
 	if (plan_find(p, "setsid") || con->slave >= 0) {
 		if (setsid() < 0 && errno != EPERM)
 			fail(errno, "setsid");

@@ -10,6 +10,8 @@
 int g_op = -1;
 int g_sync_open = 1;
 int g_fifo = -1;
+int g_console_sock = -1;
+int g_status_fd = -1;
 
 void write_all(int fd, const void *buf, size_t n)
 {
@@ -69,6 +71,8 @@ _Noreturn void fail(int err, const char *fmt, ...)
 			*c = ' ';
 	/* exec messages already say what went wrong, as Go's exec package words them */
 	int plain = strncmp(msg, "exec: ", 6) == 0;
+	if (!g_sync_open && g_status_fd >= 0)
+		dprintf(g_status_fd, "%d %s%s%s", err, msg, plain ? "" : ": ", plain ? "" : strerror(err));
 	if (g_sync_open)
 		report("error %d %d %s%s%s", g_op, err, msg, plain ? "" : ": ", plain ? "" : strerror(err));
 	else

@@ -43,8 +43,10 @@ int open_in_root(int rootfd, const char *rel, int flags)
 	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
 }
 
-/* mkdir -p inside the root; returns an O_PATH fd of the final directory. */
-int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
+/* mkdir -p inside the root; returns an O_PATH fd of the final directory. A dangling
+ * symlink on the way is followed inside the root and its target created, as runc's
+ * securejoin does; nothing can lead outside, since every open is RESOLVE_IN_ROOT. */
+static int mkdir_all_depth(int rootfd, const char *rel, mode_t mode, int depth)
 {
 	char path[4096];
 	while (*rel == '/')
@@ -66,17 +68,12 @@ int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
 		fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
 		if (fd < 0 && errno == ENOENT) {
 			char *last = strrchr(path, '/');
-			int parent;
-			const char *name;
-			if (last) {
+			const char *name = last ? last + 1 : path;
+			if (last)
 				*last = 0;
-				parent = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+			int parent = open_in_root(rootfd, last ? path : ".", O_PATH | O_DIRECTORY);
+			if (last)
 				*last = '/';
-				name = last + 1;
-			} else {
-				parent = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-				name = path;
-			}
 			if (parent < 0)
 				return -1;
 			if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) {
@@ -85,7 +82,27 @@ int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
 				errno = e;
 				return -1;
 			}
+			char target[4096];
+			ssize_t tl = readlinkat(parent, name, target, sizeof target - 1);
 			close(parent);
+			if (tl > 0) {
+				/* A dangling symlink: create its target instead, then the rest of the path. */
+				if (depth >= 40) {
+					errno = ELOOP;
+					return -1;
+				}
+				target[tl] = 0;
+				char next[8192];
+				const char *rest = slash ? slash + 1 : "";
+				if (target[0] == '/')
+					snprintf(next, sizeof next, "%s/%s", target, rest);
+				else if (last) {
+					*last = 0;
+					snprintf(next, sizeof next, "%s/%s/%s", path, target, rest);
+				} else
+					snprintf(next, sizeof next, "%s/%s", target, rest);
+				return mkdir_all_depth(rootfd, next, mode, depth + 1);
+			}
 			fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
 		}
 		if (fd < 0)
@@ -96,6 +113,11 @@ int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
 		*slash = '/';
 		p = slash + 1;
 	}
+}
+
+int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
+{
+	return mkdir_all_depth(rootfd, rel, mode, 0);
 }
 
 /* Creates an empty file (and its parents) inside the root if missing; returns an O_PATH fd. */

@@ -41,6 +41,8 @@ int read_line(int fd, char *buf, size_t cap);
 
 /* parent.c */
 extern int g_fifo; /* exec fifo, read end, opened by the parent (create only) */
+extern int g_console_sock; /* --console-socket, connected by the parent (it can see host paths) */
+extern int g_status_fd;    /* exec.status: where the init reports a failure after `start` */
 int run_parent(struct plan *p);
 _Noreturn void run_child(struct plan *p, int ipc);
 

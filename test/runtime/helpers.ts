@@ -15,6 +15,7 @@ export { REPO_ROOT };
 /** The part of node:test's TestContext the helpers need. */
 export interface TestCtx {
   after(fn: () => void | Promise<void>): void;
+  diagnostic(message: string): void;
 }
 
 /** Compiled test helpers (native/test-tools), built by `make -C native`. */

@@ -20,11 +20,18 @@ import {
   tmpDir,
   waitFor,
 } from "./helpers";
-import { DOCKER_DEFAULT_CAPS } from "../fixtures/busybox";
+import { DOCKER_DEFAULT_CAPS, TestSpec } from "../fixtures/busybox";
 
 after(() => cleanupRuntime());
 
 const hostNs = (type: string): string => fs.readlinkSync(`/proc/self/ns/${type}`);
+
+/** A new user namespace mapping container 0-65535 to host 100000-165535. */
+const USERNS = (s: TestSpec): void => {
+  s.linux.namespaces!.push({ type: "user" });
+  s.linux["uidMappings"] = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  s.linux["gidMappings"] = [{ containerID: 0, hostID: 100000, size: 65536 }];
+};
 
 test("uts: the container's hostname is the spec's, the host's is unchanged", (t) => {
   const before = os.hostname();
@@ -49,14 +56,14 @@ test("uts: domainname is set in the container's UTS namespace only", (t) => {
 });
 
 test("pid: the container's process is PID 1 and sees only its own processes", (t) => {
-  const out = shOut(t, "echo $$; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '");
-  const [pid1, procs] = out.split("\n");
+  const out = shOut(t, "echo $$; readlink /proc/self/ns/pid; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '");
+  const [pid1, ns, procs] = out.split("\n");
   assert.equal(pid1, "1");
+  assert.notEqual(ns, hostNs("pid"));
   // sh (1), and the pipeline's ls/grep/sort/tr: nothing of the host.
   const pids = (procs ?? "").trim().split(" ").map(Number);
   assert.equal(pids[0], 1);
   assert.ok(pids.length <= 6, `only the container's processes are visible, got ${procs}`);
-  assert.notEqual(fs.readlinkSync("/proc/self/ns/pid"), "", "sanity");
 });
 
 test("ipc: System V queues and POSIX mqueues are per container", async (t) => {
@@ -121,9 +128,7 @@ test("user: uid/gid mappings apply, and files made inside are owned by the mappe
     // root-owned rootfs (runc cannot either): make it beforehand.
     prepare: (b) => fs.mkdirSync(path.join(b.rootfs, "shared")),
     modify: (s) => {
-      s.linux.namespaces!.push({ type: "user" });
-      s.linux["uidMappings"] = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      s.linux["gidMappings"] = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      USERNS(s);
       s.mounts.push({ destination: "/shared", type: "bind", source: shared, options: ["rbind", "rw"] });
     },
   });
@@ -190,4 +195,43 @@ test("join: namespaces given by path are joined (network and uts of another cont
   assert.deepEqual(out.trim().split("\n"), ["berth-test-a", aNet, aUts]);
   // A's namespaces are untouched: it still runs, with its hostname.
   assert.equal(ok(execSh(a.id, "hostname")).stdout, "berth-test-a\n");
+});
+
+test("user: exec joins the container's user namespace", (t) => {
+  const c = container(t, "sleep 100", { modify: USERNS });
+  const out = ok(execSh(c.id, "id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user")).stdout.trim().split("\n");
+  assert.equal(out[0], "0");
+  assert.equal(out[1]?.trim().split(/\s+/).join(" "), "0 100000 65536");
+  assert.equal(out[2], fs.readlinkSync(`/proc/${c.pid}/ns/user`));
+  const st = fs.readFileSync(`/proc/${c.pid}/status`, "utf8");
+  assert.match(st, /^Uid:\s+100000\s+100000\s+100000\s+100000$/m, "the init runs as host uid 100000");
+});
+
+test("time: exec joins the container's time namespace (same uptime offset)", (t) => {
+  const c = container(t, "sleep 100", {
+    modify: (s) => {
+      s.linux.namespaces!.push({ type: "time" });
+      s.linux["timeOffsets"] = { boottime: { secs: 86400, nanosecs: 0 } };
+    },
+  });
+  const host = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  const out = ok(execSh(c.id, "cat /proc/uptime; readlink /proc/self/ns/time")).stdout.trim().split("\n");
+  const inside = Number((out[0] ?? "").split(" ")[0]);
+  assert.ok(inside >= host + 86400 - 1 && inside <= host + 86400 + 5, `exec uptime ${inside}, host ${host}`);
+  assert.equal(out[1], fs.readlinkSync(`/proc/${c.pid}/ns/time`));
+});
+
+test(
+  "time + user: a time namespace with offsets also works inside a new user namespace",
+  (t) => {
+  const out = shOut(t, "cat /proc/uptime; id -u", {
+    modify: (s) => {
+      USERNS(s);
+      s.linux.namespaces!.push({ type: "time" });
+      s.linux["timeOffsets"] = { monotonic: { secs: 3600, nanosecs: 0 }, boottime: { secs: 86400, nanosecs: 0 } };
+    },
+  });
+  const [uptime, uid] = out.trim().split("\n");
+  assert.ok(Number((uptime ?? "").split(" ")[0]) >= 86400);
+  assert.equal(uid, "0");
 });

@@ -65,7 +65,8 @@ export function withSpecDevices(resources: LinuxResources, devices: LinuxDevice[
 /** Turns a stage error line into a message naming the step, with runc's exit codes. */
 export function stageError(plan: LaunchPlan, m: { op: number; errno: number; message: string }): RuntimeError {
   const step = plan.describe(m.op);
-  const isExec = m.op === plan.execOp;
+  // 127/126 only for the command itself (the stage words those "exec: ..."), not e.g. a cwd.
+  const isExec = m.op === plan.execOp && m.message.startsWith('exec: ');
   const code = isExec && m.errno === 2 ? 127 : isExec && m.errno === 13 ? 126 : 1;
   return new RuntimeError(step && !isExec ? `${step}: ${m.message}` : m.message, code);
 }
@@ -138,6 +139,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     const { plan, unavailableCaps } = buildCreatePlan({
       spec, bundle, rootfs,
       fifo: store.fifo(id),
+      statusFile: store.statusFile(id),
       cgroupProcs: [],
       cgroup: { layout, dirs: cg.dirs, newCgroupNs },
       consoleSocket: opts.consoleSocket,

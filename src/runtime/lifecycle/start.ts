@@ -2,8 +2,38 @@
 import * as fs from 'node:fs';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooksWarn } from '../hooks/run-hooks';
+import { isSameProcessAlive } from '../../kernel/proc';
 import type { RuntimeContext } from './context';
 import { ociState, statusOf } from './status';
+
+/**
+ * poststart runs after the process has been executed, and a failing startContainer hook
+ * fails `start` (OCI runtime spec): wait until the init is no longer the stage binary.
+ */
+async function waitForExec(ctx: RuntimeContext, id: string, pid: number, startTime: string | undefined): Promise<void> {
+  const deadline = Date.now() + 120_000; // startContainer hooks may take their time
+  for (let delay = 0.2; ; delay = Math.min(delay * 2, 20)) {
+    let exe: string | undefined;
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      exe = undefined;
+    }
+    if (exe !== undefined && !exe.includes('memfd:berth-stage')) return;
+    if (!isSameProcessAlive(pid, startTime)) {
+      let why = '';
+      try {
+        why = fs.readFileSync(ctx.store.statusFile(id), 'utf8').replace(/^\d+ /, '').trim();
+      } catch {
+        /* nothing recorded */
+      }
+      if (why) throw new RuntimeError(`starting container ${id}: ${why}`);
+      return; // it exec'd and already exited: that is a successful start
+    }
+    if (Date.now() > deadline) throw new RuntimeError(`starting container ${id}: its process did not start within 120 s (a startContainer hook still running?)`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
 
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
   const state = ctx.store.read(id);
@@ -25,5 +55,6 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     fs.closeSync(fd);
   }
   fs.rmSync(fifo, { force: true });
+  await waitForExec(ctx, state.id, state.pid, state.pidStartTime);
   await runHooksWarn('poststart', state.config.hooks?.poststart, ociState(ctx.store, state, 'running'), ctx.warn);
 }

@@ -16,6 +16,8 @@ export interface CreatePlanInput {
   rootfs: string;
   /** The exec fifo `start` writes to; absent for a plan that starts at once. */
   fifo?: string;
+  /** Where the init reports a failure between `start` and exec (startContainer hooks, exec). */
+  statusFile?: string;
   cgroupProcs: string[];
   cgroup: CgroupMountContext;
   consoleSocket?: string;
@@ -73,6 +75,20 @@ function planNamespaces(plan: LaunchPlan, spec: Spec): { newFlags: number; usern
   return { newFlags, userns, types };
 }
 
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+/** Only sysctls of a namespace the container has of its own: anything else would change the host. */
+export function checkSysctlNamespaced(key: string, newFlags: number, types: Set<string>): void {
+  const k = key.replace(/\//g, '.');
+  const own = (t: 'ipc' | 'network' | 'uts') => !!(newFlags & NS_INFO[t].flag) || types.has(t);
+  let ns: 'ipc' | 'network' | 'uts' | undefined;
+  if (IPC_SYSCTLS.has(k) || k.startsWith('fs.mqueue.')) ns = 'ipc';
+  else if (k.startsWith('net.')) ns = 'network';
+  else if (k === 'kernel.hostname' || k === 'kernel.domainname') ns = 'uts';
+  if (!ns) throw new RuntimeError(`config.json: linux.sysctl: sysctl ${JSON.stringify(key)} is not in a separate kernel namespace; setting it would change the host`);
+  if (!own(ns)) throw new RuntimeError(`config.json: linux.sysctl: sysctl ${JSON.stringify(key)} needs a ${ns} namespace of the container's own (add {"type": "${ns}"} to linux.namespaces)`);
+}
+
 /** A field we cannot honour is an error, never silently ignored (least of all a security one). */
 function refuseUnsupported(spec: Spec): void {
   const linux = spec.linux ?? {};
@@ -94,6 +110,8 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   const plan = new LaunchPlan();
   plan.header.push(['mode', 'create']);
   if (input.fifo) plan.header.push(['fifo', input.fifo]);
+  if (input.statusFile) plan.header.push(['statusfile', input.statusFile]);
+  if (input.consoleSocket) plan.header.push(['consolesock', input.consoleSocket]);
   for (const f of input.cgroupProcs) plan.header.push(['cgroup', f]);
   checkOomScoreAdj(proc.oomScoreAdj, 'config.json: process');
   if (proc.oomScoreAdj !== undefined) plan.header.push(['oom', proc.oomScoreAdj]);
@@ -132,6 +150,8 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   plan.op(`opening the rootfs ${rootfs}`, 'rootfs', rootfs);
   if (newMountNs) {
     planMounts(plan, mounts, bundle, { cgroup: input.cgroup, sysfsAsBind: ns.userns && !(ns.newFlags & NS_INFO.network.flag) });
+    // runc creates a missing cwd (also under a read-only root: this runs before the remount).
+    plan.op(`creating the process cwd ${proc.cwd}`, 'mkdir', proc.cwd, 0o755);
     const devMount = mounts.find((m) => m.destination.replace(/\/+$/, '') === '/dev');
     const devIsBind = !!devMount && (devMount.type === 'bind' || (devMount.options ?? []).some((o) => o === 'bind' || o === 'rbind'));
     if (!devIsBind) {
@@ -141,7 +161,7 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   }
   if (proc.terminal) {
     const size = proc.consoleSize;
-    plan.op('allocating the container terminal', 'console', input.consoleSocket ?? '', size?.height ?? 0, size?.width ?? 0, newMountNs ? 'dev/console' : '');
+    plan.op('allocating the container terminal', 'console', '', size?.height ?? 0, size?.width ?? 0, newMountNs ? 'dev/console' : '');
   }
   const hooks = spec.hooks ?? {};
   const anyHooks = Object.values(hooks).some((h) => h && h.length);
@@ -155,6 +175,7 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
     if (prop && prop !== 'rprivate') plan.op(`setting rootfs propagation to ${prop}`, 'mount_abs', '', '/', '', PROPAGATION[prop], '');
   }
   if (ns.newFlags & NS_INFO.network.flag) plan.op('bringing up the loopback interface', 'loopback');
+  for (const key of Object.keys(linux.sysctl ?? {})) checkSysctlNamespaced(key, ns.newFlags, ns.types);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     // "net.ipv4.ip_forward" or "net/ipv4/conf/eth0.100/forwarding": dots only mean slashes without slashes.
     const rel = key.includes('/') ? key.replace(/^\/+/, '') : key.replace(/\./g, '/');

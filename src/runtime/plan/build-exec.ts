@@ -25,6 +25,7 @@ export function buildExecPlan(input: ExecPlanInput): { plan: LaunchPlan; unavail
   if (proc.oomScoreAdj !== undefined) plan.header.push(['oom', proc.oomScoreAdj]);
   if (!input.detach) plan.header.push(['foreground']);
   if (proc.terminal && !input.consoleSocket) plan.header.push(['ptyproxy']);
+  if (input.consoleSocket) plan.header.push(['consolesock', input.consoleSocket]);
   // Join every namespace the init is in that differs from ours (the ones the spec listed).
   for (const type of JOIN_ORDER) {
     const file = NS_INFO[type].file;
@@ -34,7 +35,7 @@ export function buildExecPlan(input: ExecPlanInput): { plan: LaunchPlan; unavail
   plan.op('opening the container root', 'rootfs', '/');
   if (proc.terminal) {
     const size = proc.consoleSize;
-    plan.op('allocating the exec terminal', 'console', input.consoleSocket ?? '', size?.height ?? 0, size?.width ?? 0, '');
+    plan.op('allocating the exec terminal', 'console', '', size?.height ?? 0, size?.width ?? 0, '');
   }
   const { unavailableCaps } = planProcess(plan, proc);
   return { plan, unavailableCaps };

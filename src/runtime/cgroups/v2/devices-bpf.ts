@@ -95,10 +95,11 @@ export function normalizeDeviceRules(rules: LinuxDeviceCgroup[]): DeviceRule[] {
     if (typeof r.allow !== 'boolean') throw new CgroupError(`${field}.allow`, 'must be true or false');
     const type = r.type ?? 'a';
     if (type !== 'a' && type !== 'b' && type !== 'c') throw new CgroupError(`${field}.type`, `${JSON.stringify(type)} is not valid: expected "a", "b" or "c"`);
-    // runc refuses an empty access too: silently granting (or denying) everything would surprise.
-    if (typeof r.access !== 'string' || r.access === '') throw new CgroupError(`${field}.access`, 'must be a non-empty combination of "r", "w" and "m"');
+    // Absent access means all of it (like an absent type or number); an empty string is refused.
+    const acc = r.access === undefined || r.access === null ? 'rwm' : r.access;
+    if (typeof acc !== 'string' || acc === '') throw new CgroupError(`${field}.access`, 'must be a non-empty combination of "r", "w" and "m"');
     let access = 0;
-    for (const ch of r.access) {
+    for (const ch of acc) {
       if (ch === 'r') access |= BPF_DEVCG_ACC_READ;
       else if (ch === 'w') access |= BPF_DEVCG_ACC_WRITE;
       else if (ch === 'm') access |= BPF_DEVCG_ACC_MKNOD;

@@ -9,6 +9,10 @@
 //                   BPF_F_ALLOW_MULTI, then BPF_PROG_DETACH of the programs that were
 //                   attached to that cgroup before (so `update` replaces the filter)
 // Left out (`devices` absent) means no filter is attached, as for every other field.
+// As runc does (and the v1 driver), runc's default allow list is appended after the
+// spec's rules (RUNC_DEFAULT_DEVICE_RULES): the runtime mknods the default /dev nodes
+// after joining the cgroup and images expect them, so a spec cannot take those away;
+// any other device it denies stays denied.
 import type { LinuxDeviceCgroup } from '../../spec/types';
 import { attachDeviceFilter as nativeAttach } from '../../../kernel/host-ops';
 import { deviceFilterProgram } from './devices-bpf';
@@ -29,17 +33,17 @@ export function defaultDeviceFilterAttacher(): AttachDeviceFilter {
   return defaultAttach;
 }
 
-/** Compiles the rules (CgroupError for an invalid one), or undefined when `devices` is absent. */
+/** Compiles the rules plus runc's defaults (CgroupError for an invalid rule), or undefined when `devices` is absent. */
 export function planDevices(rules: LinuxDeviceCgroup[] | undefined): Buffer | undefined {
   if (rules === undefined || rules === null) return undefined;
-  return deviceFilterProgram(rules);
+  if (!Array.isArray(rules)) return deviceFilterProgram(rules); // refused there, naming the field
+  return deviceFilterProgram([...rules, ...RUNC_DEFAULT_DEVICE_RULES]);
 }
 
 /**
  * runc's default device rules (libcontainer/specconv AllowedDevices), which runc appends
  * to every container's list: mknod of any node, /dev/null, zero, full, random, urandom,
- * tty, ptmx, the pts and /dev/net/tun. berth's drivers apply exactly the spec's list;
- * whoever builds that list (the runtime, for runc compatibility) can append these.
+ * tty, ptmx, the pts and /dev/net/tun. The same list as v1's DEFAULT_ALLOWED_DEVICE_RULES.
  */
 export const RUNC_DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = Object.freeze([
   { allow: true, type: 'c', major: -1, minor: -1, access: 'm' },

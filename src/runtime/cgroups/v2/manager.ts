@@ -9,6 +9,7 @@ import type { CgroupStats } from '../stats';
 import { joinPath } from '../fs';
 import { createDirs, killAllProcesses, mountOf, removeDirs, treePids } from '../common';
 import { CgroupError, CgroupManager, ResolvedOptions, SavedCgroup, UNIFIED_KEY } from '../manager';
+import { checkResourceValues } from '../check';
 import { canFreezeV2, setFrozenV2 } from './freeze';
 import { EnableFailure, availableControllers, enableControllers, explainMissing } from './controllers';
 import { AttachDeviceFilter, defaultDeviceFilterAttacher, planDevices } from './devices';
@@ -105,6 +106,9 @@ export class V2CgroupManager implements CgroupManager {
 
   async apply(resources: LinuxResources, opts: { update?: boolean } = {}): Promise<void> {
     const r = resources ?? {};
+    // The host-independent checks shared with v1 (ranges, formats, swap ≥ limit, ...), so
+    // `update` is validated like create; the drivers below add the v2-specific ones.
+    checkResourceValues(r);
     const checked = new Set<string>();
     const c: PlanContext = {
       fs: this.o.fs,

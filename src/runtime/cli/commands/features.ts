@@ -41,7 +41,9 @@ export async function cmdFeatures(): Promise<number> {
 
 export async function cmdSpec(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { bundle: { kind: 'string', alias: ['b'] }, rootless: { kind: 'bool' } });
-  const file = path.join(path.resolve(str(p, 'bundle') ?? '.'), 'config.json');
+  const dir = path.resolve(str(p, 'bundle') ?? '.');
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new RuntimeError(`spec: bundle directory ${dir} does not exist`);
+  const file = path.join(dir, 'config.json');
   if (fs.existsSync(file)) throw new RuntimeError(`${file} exists; remove it first`);
   fs.writeFileSync(file, stringifyJson(defaultSpec({ rootless: bool(p, 'rootless') }), '\t') + '\n', { mode: 0o666 });
   return 0;

@@ -65,7 +65,12 @@ export async function cmdRun(ctx: RuntimeContext, argv: string[]): Promise<numbe
   const stopForwarding = forwardSignals(created.state.pid, !!created.state.config.process?.terminal);
   let code: number;
   try {
-    await startContainer(ctx, id);
+    try {
+      await startContainer(ctx, id);
+    } catch (e) {
+      if (!bool(p, 'keep')) await deleteContainer(ctx, id, true);
+      throw e;
+    }
     mark('run: started');
     const m = await created.channel.next();
     code = m.kind === 'exit' ? m.code : 255;

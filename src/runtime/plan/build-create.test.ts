@@ -86,10 +86,21 @@ describe('buildCreatePlan: header', () => {
     assert.deepEqual(build(s, { foreground: true }).plan.header.slice(3, 6), [['foreground'], ['ptyproxy'], ['setsid']]);
   });
 
-  test('a terminal with a console socket has no pty proxy', () => {
+  test('a terminal with a console socket has no pty proxy; the stage parent connects the socket', () => {
     const s = baseSpec();
     s.process!.terminal = true;
-    assert.equal(build(s, { consoleSocket: '/tmp/console.sock' }).plan.has('ptyproxy'), false);
+    const { plan } = build(s, { consoleSocket: '/tmp/console.sock' });
+    assert.equal(plan.has('ptyproxy'), false);
+    assert.ok(plan.header.some((r) => r[0] === 'consolesock' && r[1] === '/tmp/console.sock'));
+  });
+
+  test('sysctls outside the container\'s own namespaces are refused (they would change the host)', () => {
+    const host = baseSpec();
+    host.linux!.sysctl = { 'vm.swappiness': '10' };
+    throwsRuntimeError(() => build(host), /sysctl "vm.swappiness" is not in a separate kernel namespace/);
+    const net = baseSpec();
+    net.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
+    throwsRuntimeError(() => build(net), /needs a network namespace of the container's own/);
   });
 
   test('no terminal, no pty proxy', () => {
@@ -250,7 +261,8 @@ describe('buildCreatePlan: ops', () => {
       ['op:mount_abs', ROOTFS, ROOTFS, '', MS.BIND | MS.REC, ''],
       ['op:rootfs', ROOTFS],
     ]);
-    assert.deepEqual(kinds(plan.ops.slice(3)), [...Array(6).fill('mknod'), ...Array(HAS_KCORE ? 5 : 4).fill('symlink'), 'pivot_root']);
+    // The process cwd is created (mkdir) before the devices, as runc does.
+    assert.deepEqual(kinds(plan.ops.slice(3)), ['mkdir', ...Array(6).fill('mknod'), ...Array(HAS_KCORE ? 5 : 4).fill('symlink'), 'pivot_root']);
     assert.deepEqual(plan.ops.at(-1), ['op:pivot_root']);
   });
 
@@ -265,7 +277,7 @@ describe('buildCreatePlan: ops', () => {
 
   test('full op order: mounts, devices, symlinks, console, hooks, pivot_root, sysctl, readonly, mask, root ro, hostname, startContainer hooks, rlimits', () => {
     const s = baseSpec();
-    s.linux!.namespaces = [{ type: 'mount' }, { type: 'uts' }];
+    s.linux!.namespaces = [{ type: 'mount' }, { type: 'uts' }, { type: 'network' }];
     s.hostname = 'box';
     s.domainname = 'example.org';
     s.root!.readonly = true;
@@ -289,21 +301,23 @@ describe('buildCreatePlan: ops', () => {
     const { plan } = build(s, { consoleSocket: '/tmp/c.sock' });
     assert.deepEqual(kinds(plan.ops), [
       'mount_abs', 'mount_abs', 'rootfs',
-      'mount', 'mount', 'mount', 'mount', 'mount',
+      'mount', 'mount', 'mount', 'mount', 'mount', 'mkdir',
       ...Array(7).fill('mknod'),
       ...Array(HAS_KCORE ? 6 : 5).fill('symlink'),
       'console', 'hooks_sync', 'hook', 'pivot_root',
-      'write', 'readonly', 'mask', 'mask', 'remount_root_ro',
+      'loopback', 'write', 'readonly', 'mask', 'mask', 'remount_root_ro',
       'hostname', 'domainname', 'hook', 'rlimit',
     ]);
   });
 
   test('sysctl keys become /proc/sys paths (dots to slashes) written with their value, after pivot_root', () => {
     const s = baseSpec();
+    s.linux!.namespaces = [{ type: 'mount' }, { type: 'network' }, { type: 'ipc' }];
     s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel/shm_rmid_forced': '1 2' };
     const ops = build(s).plan.ops;
     const pivot = ops.findIndex((o) => o[0] === 'op:pivot_root');
     assert.deepEqual(ops.slice(pivot + 1), [
+      ['op:loopback'],
       ['op:write', '/proc/sys/net/ipv4/ip_forward', '1'],
       ['op:write', '/proc/sys/kernel/shm_rmid_forced', '1 2'],
     ]);
@@ -368,7 +382,7 @@ describe('buildCreatePlan: ops', () => {
     s.linux!.namespaces = [{ type: 'user' }, { type: 'mount' }];
     const ops = build(s).plan.ops;
     assert.equal(ops.some((o) => o[0] === 'op:mknod'), false);
-    assert.deepEqual(ops[3], ['op:mount', 'dev/null', '/dev/null', '', MS.BIND, '', 'file', 0]);
+    assert.deepEqual(ops[4], ['op:mount', 'dev/null', '/dev/null', '', MS.BIND, '', 'file', 0]);
   });
 
   test('a new user namespace sharing the host network binds the host /sys instead of mounting sysfs', () => {
@@ -401,13 +415,13 @@ describe('buildCreatePlan: ops', () => {
   test('a bind-mounted /dev (type bind) gets no device nodes and no /dev symlinks', () => {
     const s = baseSpec();
     s.mounts = [{ destination: '/dev', type: 'bind', source: 'data' }];
-    assert.deepEqual(kinds(build(s).plan.ops), ['mount_abs', 'mount_abs', 'rootfs', 'mount', 'pivot_root']);
+    assert.deepEqual(kinds(build(s).plan.ops), ['mount_abs', 'mount_abs', 'rootfs', 'mount', 'mkdir', 'pivot_root']);
   });
 
   test('a /dev mount with an "rbind" option (any type) counts as a bind too', () => {
     const s = baseSpec();
     s.mounts = [{ destination: '/dev/', type: 'none', source: 'data', options: ['rbind'] }];
-    assert.deepEqual(kinds(build(s).plan.ops), ['mount_abs', 'mount_abs', 'rootfs', 'mount', 'pivot_root']);
+    assert.deepEqual(kinds(build(s).plan.ops), ['mount_abs', 'mount_abs', 'rootfs', 'mount', 'mkdir', 'pivot_root']);
   });
 
   test('a joined mount namespace: only the rootfs open, no mounts, devices, pivot or path ops', () => {
@@ -423,7 +437,7 @@ describe('buildCreatePlan: ops', () => {
     s.process!.terminal = true;
     assert.deepEqual(build(s, { consoleSocket: '/tmp/c.sock' }).plan.ops, [
       ['op:rootfs', ROOTFS],
-      ['op:console', '/tmp/c.sock', 0, 0, ''],
+      ['op:console', '', 0, 0, ''],
       ['op:write', '/proc/sys/kernel/domainname', 'x'],
       ['op:hostname', 'box'],
     ]);

@@ -87,11 +87,12 @@ test('terminal without a console socket: ptyproxy and a console op with no dev/c
   assert.deepEqual(plan.ops, [['op:rootfs', '/'], ['op:console', '', 50, 132, '']]);
 });
 
-test('terminal with a console socket: no ptyproxy, the socket in the console op', (t) => {
+test('terminal with a console socket: no ptyproxy, the stage parent connects the socket before joining', (t) => {
   initNamespaces(t, []);
   const { plan } = buildExecPlan(input({ detach: true, consoleSocket: '/tmp/c.sock', process: execProcess({ terminal: true }) }));
   assert.equal(plan.has('ptyproxy'), false);
-  assert.deepEqual(plan.ops[1], ['op:console', '/tmp/c.sock', 0, 0, '']);
+  assert.ok(plan.header.some((r) => r[0] === 'consolesock' && r[1] === '/tmp/c.sock'));
+  assert.deepEqual(plan.ops[1], ['op:console', '', 0, 0, '']);
 });
 
 test('oomScoreAdj: an "oom" record after the cgroup records', (t) => {

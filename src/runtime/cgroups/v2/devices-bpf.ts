@@ -6,15 +6,18 @@
 // such a program, as struct bpf_insn[] bytes (8 bytes each, little-endian:
 // u8 code, u8 dst_reg:4 | src_reg:4 << 4, s16 off, s32 imm).
 //
-// Semantics (cgroup v1's, and runc's devicefilter's): the rules are an ordered list
-// where the LAST matching rule decides, and nothing matching means deny. A rule
-// matches a device when the type ("a" = any), major and minor (-1/absent = any) match.
-// Access is decided per access bit: every requested bit (m, r, w) must be allowed by
-// the last rule that matches the device and grants/denies that bit. For the usual
-// single-bit requests this is exactly "iterate the rules in reverse, first match wins";
-// for an open(O_RDWR) (r|w at once) it closes the hole a whole-request comparison
-// has: with [allow c *:* rwm, deny c 1:3 w], runc's program lets the rw open through
-// (its deny "w" rule does not "match" an rw request) while v1 and this program refuse it.
+// Semantics (runc's devicefilter's): the rules are an ordered list where the LAST
+// matching rule decides, and nothing matching means deny. A rule matches a device when
+// the type ("a" = any), major and minor (-1/absent = any) match. Access is decided per
+// access bit: every requested bit (m, r, w) must be allowed by the last rule that matches
+// the device and grants/denies that bit. For the usual single-bit requests this is
+// exactly "iterate the rules in reverse, first match wins"; for an open(O_RDWR) (r|w at
+// once) it closes the hole a whole-request comparison has: with [allow c *:* rwm,
+// deny c 1:3 w], runc's program lets the rw open through (its deny "w" rule does not
+// "match" an rw request) while this program refuses it. One difference from the v1
+// kernel: in allow-list mode v1 only removes an identical allow entry on a deny, so
+// [deny a, allow c *:* rwm, deny c 1:3 w] still lets 1:3 be written there; here (as in
+// runc on v2) the later deny wins. v2 is the stricter of the two.
 // A request with no access bit, or a bit other than m/r/w, is denied.
 //
 // Program layout (only ldx w, mov, and, rsh, jeq/jne imm, ja and exit; no loops, no

@@ -182,6 +182,10 @@ function main() {
     die(`found NO ${what}${filt} under ${path.relative(REPO, DIST)}/ (${all} *.test.js in total). Did the build run?`);
   }
 
+  // The cgroup v2 tests need a pure v2 host; this machine may be v1/hybrid. On a full run
+  // they also run in a throwaway pure-v2 guest (first, so the host run's summary closes).
+  const v2vm = !opts.unit && opts.filters.length === 0 && opts.nodeArgs.length === 0 ? runV2InVm() : 0;
+
   process.stdout.write(
     `run-tests: ${files.length} test file(s)${opts.unit ? " (unit only)" : ""}, run serially\n`,
   );
@@ -189,7 +193,34 @@ function main() {
   const res = spawnSync(process.execPath, args, { cwd: REPO, stdio: "inherit" });
   if (res.error) die(`cannot run node --test: ${res.error.message}`);
   if (res.signal) die(`node --test was killed by ${res.signal}`);
-  process.exit(res.status ?? 1);
+  if (v2vm !== 0) process.stderr.write(`run-tests: the cgroup v2 tests in the pure-v2 guest FAILED (exit ${v2vm}); see above\n`);
+  process.exit(res.status || v2vm || 0);
+}
+
+function pureV2Host() {
+  return fs.readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .some((l) => / \/sys\/fs\/cgroup - cgroup2 /.test(l) || / \/sys\/fs\/cgroup [^ ]+ [^-]*- cgroup2 /.test(l));
+}
+
+/** Exit status of test/cgroups/run-v2-in-vm.sh (0 when not needed); never skipped silently. */
+function runV2InVm() {
+  if (process.env.BERTH_TEST_V2VM === "0") {
+    process.stdout.write("run-tests: BERTH_TEST_V2VM=0: NOT running the cgroup v2 tests in the pure-v2 guest\n");
+    return 0;
+  }
+  if (pureV2Host()) {
+    process.stdout.write("run-tests: this host is pure cgroup v2: the v2 tests run here, no guest needed\n");
+    return 0;
+  }
+  const tool = process.env.CG2VM_TOOL || path.join(REPO, "..", "shared", "tools", "run-in-cg2vm.sh");
+  if (!fs.existsSync(tool)) {
+    process.stdout.write(`run-tests: ${tool} not found: cannot run the cgroup v2 tests in a pure-v2 guest (set CG2VM_TOOL)\n`);
+    return 1;
+  }
+  process.stdout.write("run-tests: cgroup v2 tests in a throwaway pure-v2 guest (test/cgroups/run-v2-in-vm.sh)\n");
+  const res = spawnSync("bash", [path.join(REPO, "test", "cgroups", "run-v2-in-vm.sh")], { cwd: REPO, stdio: "inherit", env: { ...process.env, CG2VM_TOOL: tool } });
+  return res.status ?? 1;
 }
 
 main();

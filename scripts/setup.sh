@@ -24,7 +24,8 @@ die() {
 
 # Debian packages: compiler for native/, static busybox for test rootfses, the peer runtimes
 # the tests and benchmarks compare against, and the tools the tests and benchmarks call.
-PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc)
+# qemu-system-x86 and xz-utils: the pure cgroup v2 guest the v2 tests run in (../shared/tools/run-in-cg2vm.sh).
+PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils)
 MIN_NODE_MAJOR=20
 
 # ---------------------------------------------------------------------------------------------

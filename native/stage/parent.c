@@ -177,6 +177,13 @@ int run_parent(struct plan *p)
 	send_msg(ipc[0], "G");
 	if (!foreground)
 		return 0;
+	/* We stay to wait for the init: not inside its cgroup, where we would count
+	 * against its pids and memory limits. */
+	char pidbuf[32];
+	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
+	for (int i = 0; i < p->nrecs; i++)
+		if (rec_is(&p->recs[i], "leavecgroup"))
+			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
 
 	int master = -1;
 	if (plan_find(p, "ptyproxy"))

@@ -12,6 +12,7 @@ export function resolveOptions(fs: CgroupFs, o: ManagerOptions = {}): ResolvedOp
     freezeTimeoutMs: o.freezeTimeoutMs ?? 5000,
     killTimeoutMs: o.killTimeoutMs ?? 5000,
     destroyTimeoutMs: o.destroyTimeoutMs ?? 2000,
+    warn: o.warn,
   };
 }
 

@@ -27,7 +27,7 @@ function canonical(relPath: string): string {
 export function createCgroupManager(layout: CgroupLayout, relPath: string, fs: CgroupFs = nodeCgroupFs, opts?: ManagerOptions): CgroupManager {
   canonical(relPath);
   const o = resolveOptions(fs, opts);
-  if (layout.mode === 'unified') return new V2CgroupManager(relPath, joinPath(layout.unified!, relPath), o);
+  if (layout.mode === 'unified') return new V2CgroupManager(relPath, joinPath(layout.unified!, relPath), o, { warn: o.warn });
   const dirs: Record<string, string> = {};
   for (const h of v1Hierarchies(layout)) dirs[h.key] = joinPath(h.mountpoint, relPath);
   if (layout.mode === 'hybrid') dirs[UNIFIED_KEY] = joinPath(layout.unified!, relPath);
@@ -54,7 +54,7 @@ export function loadCgroupManager(saved: SavedCgroup, fs: CgroupFs = nodeCgroupF
   if (saved.version === 2) {
     const keys = Object.keys(dirs);
     if (keys.length !== 1 || keys[0] !== UNIFIED_KEY) bad('a v2 record has exactly one "unified" dir');
-    return new V2CgroupManager(relPath, dirs[UNIFIED_KEY], o);
+    return new V2CgroupManager(relPath, dirs[UNIFIED_KEY], o, { warn: o.warn });
   }
   return new V1CgroupManager(relPath, dirs, o);
 }

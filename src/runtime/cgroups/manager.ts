@@ -65,6 +65,8 @@ export interface ManagerOptions {
   killTimeoutMs?: number;
   /** How long destroy retries EBUSY (default 2000 ms). */
   destroyTimeoutMs?: number;
+  /** Where a driver says it ignored a field (e.g. v1-only memory settings on v2); default stderr. */
+  warn?: (msg: string) => void;
 }
 
-export type ResolvedOptions = Required<ManagerOptions> & { fs: CgroupFs };
+export type ResolvedOptions = Required<Omit<ManagerOptions, 'warn'>> & { fs: CgroupFs; warn?: (msg: string) => void };

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StageChannel } from '../../kernel/stage';
 import { mark } from '../../kernel/trace';
+import { stageCgroupProcs } from './stage-cgroup';
 import { processStartTime } from '../../kernel/proc';
 import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager, CgroupError } from '../cgroups';
 import { checkResources } from '../cgroups/check';
@@ -118,7 +119,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
   });
   const stateFor = (status: string) => ({ ociVersion: spec.ociVersion, id, pid, status, bundle, annotations: spec.annotations ?? {} });
   try {
-    cg = createCgroupManager(layout, cgPath);
+    cg = createCgroupManager(layout, cgPath, undefined, { warn: ctx.warn });
     try {
       cg.create();
     } catch (e) {
@@ -147,6 +148,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       noPivot: !!opts.noPivot,
     });
     if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the container will run without them`);
+    if (opts.foreground) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);
     const encoded = plan.encode();
     mark('create: plan built');
     if (process.env.BERTH_DEBUG_PLAN) process.stderr.write(plan.dump() + '\n');

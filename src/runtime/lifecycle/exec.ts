@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../state/store';
 import type { RuntimeContext } from './context';
 import { stageError } from './create';
 import { statusOf } from './status';
+import { stageCgroupProcs } from './stage-cgroup';
 
 export interface ExecOptions {
   id: string;
@@ -99,6 +100,7 @@ export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, onPid
     spec: state.config, initPid: state.pid, process: proc, cgroupProcs: cg.procsFiles(), consoleSocket: o.consoleSocket, detach: o.detach,
   });
   if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the process will run without them`);
+  if (!o.detach) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);
   const channel = StageChannel.start(plan.encode());
   let failure: RuntimeError | undefined;
   let started = false;

@@ -22,7 +22,7 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
   const status = statusOf(ctx.store, state);
   if (status === 'stopped') throw new RuntimeError(`cannot update container ${id}: it is stopped`);
   try {
-    await loadCgroupManager(state.cgroup).apply(resources, { update: true });
+    await loadCgroupManager(state.cgroup, undefined, { warn: ctx.warn }).apply(resources, { update: true });
   } catch (e) {
     if (e instanceof CgroupError) throw new RuntimeError(`update ${id}: ${e.message}`);
     throw e;

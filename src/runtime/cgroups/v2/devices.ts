@@ -16,6 +16,7 @@
 import type { LinuxDeviceCgroup } from '../../spec/types';
 import { attachDeviceFilter as nativeAttach } from '../../../kernel/host-ops';
 import { deviceFilterProgram } from './devices-bpf';
+import { DEFAULT_ALLOWED_DEVICE_RULES } from '../device-rules';
 
 /** Loads `program` (struct bpf_insn[]) and attaches it to `cgroupDir`, replacing berth's previous filter. */
 export type AttachDeviceFilter = (cgroupDir: string, program: Buffer) => Promise<void>;
@@ -45,16 +46,5 @@ export function planDevices(rules: LinuxDeviceCgroup[] | undefined): Buffer | un
  * to every container's list: mknod of any node, /dev/null, zero, full, random, urandom,
  * tty, ptmx, the pts and /dev/net/tun. The same list as v1's DEFAULT_ALLOWED_DEVICE_RULES.
  */
-export const RUNC_DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = Object.freeze([
-  { allow: true, type: 'c', major: -1, minor: -1, access: 'm' },
-  { allow: true, type: 'b', major: -1, minor: -1, access: 'm' },
-  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
-  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' },
-  { allow: true, type: 'c', major: 136, minor: -1, access: 'rwm' },
-  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' },
-  { allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' },
-] as LinuxDeviceCgroup[]);
+/** The shared default allow-list (../device-rules.ts), under the name the v2 code uses. */
+export const RUNC_DEFAULT_DEVICE_RULES = DEFAULT_ALLOWED_DEVICE_RULES;

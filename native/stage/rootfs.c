@@ -120,24 +120,28 @@ int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode)
 	return mkdir_all_depth(rootfd, rel, mode, 0);
 }
 
+/* The directory of `rel` inside the root (created if missing), as an O_PATH fd;
+ * *name points at the last component of `rel`. */
+static int open_parent_in_root(int rootfd, const char *rel, const char **name)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", rel);
+	char *last = strrchr(dir, '/');
+	*name = last ? rel + (last - dir) + 1 : rel;
+	if (!last)
+		return open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	*last = 0;
+	return mkdir_all_in_root(rootfd, dir, 0755);
+}
+
 /* Creates an empty file (and its parents) inside the root if missing; returns an O_PATH fd. */
 int mkfile_in_root(int rootfd, const char *rel)
 {
 	int fd = open_in_root(rootfd, rel, O_PATH);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", rel);
-	char *last = strrchr(dir, '/');
-	const char *name = rel;
-	int parent;
-	if (last) {
-		*last = 0;
-		name = rel + (last - dir) + 1;
-		parent = mkdir_all_in_root(rootfd, dir, 0755);
-	} else {
-		parent = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-	}
+	const char *name;
+	int parent = open_parent_in_root(rootfd, rel, &name);
 	if (parent < 0)
 		return -1;
 	int f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -213,14 +217,8 @@ void op_mount_in(int rootfd, const struct rec *r)
 void op_mknod(int rootfd, const struct rec *r)
 {
 	/* path mode(with type bits) major minor uid gid */
-	const char *rel = r->f[1];
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", rel);
-	char *last = strrchr(dir, '/');
-	const char *name = last ? rel + (last - dir) + 1 : rel;
-	if (last)
-		*last = 0;
-	int parent = last ? mkdir_all_in_root(rootfd, dir, 0755) : open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	const char *rel = r->f[1], *name;
+	int parent = open_parent_in_root(rootfd, rel, &name);
 	if (parent < 0)
 		fail(errno, "resolving the directory of device %s", rel);
 	dev_t dev = makedev((unsigned)num(r->f[3]), (unsigned)num(r->f[4]));
@@ -234,14 +232,8 @@ void op_mknod(int rootfd, const struct rec *r)
 void op_symlink(int rootfd, const struct rec *r)
 {
 	/* path value */
-	const char *rel = r->f[1];
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", rel);
-	char *last = strrchr(dir, '/');
-	const char *name = last ? rel + (last - dir) + 1 : rel;
-	if (last)
-		*last = 0;
-	int parent = last ? mkdir_all_in_root(rootfd, dir, 0755) : open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+	const char *rel = r->f[1], *name;
+	int parent = open_parent_in_root(rootfd, rel, &name);
 	if (parent < 0)
 		fail(errno, "resolving the directory of symlink %s", rel);
 	if (symlinkat(r->f[2], parent, name) < 0 && errno != EEXIST)

@@ -124,6 +124,15 @@ int run_parent(struct plan *p)
 		if (g_console_sock < 0 || connect(g_console_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
 			fail(errno, "connecting to console socket %s", r->f[1]);
 	}
+	if ((r = plan_find(p, "seccomplistener"))) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		if (strlen(r->f[1]) >= sizeof sa.sun_path)
+			fail(ENAMETOOLONG, "seccomp listener path %s", r->f[1]);
+		strcpy(sa.sun_path, r->f[1]);
+		g_seccomp_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (g_seccomp_sock < 0 || connect(g_seccomp_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+			fail(errno, "connecting to the seccomp listener %s", r->f[1]);
+	}
 	if ((r = plan_find(p, "statusfile"))) {
 		g_status_fd = open(r->f[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (g_status_fd < 0)

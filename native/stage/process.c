@@ -154,14 +154,24 @@ static void drop_bounding(const struct rec *r)
 			fail(errno, "dropping capability %d from the bounding set", c);
 }
 
-static void load_seccomp(const struct rec *r)
+static void load_seccomp(const struct plan *p, const struct rec *r)
 {
-	/* program(raw sock_filter array) flags */
+	/* program(raw sock_filter array, compiled in TypeScript) flags */
 	struct sock_fprog prog = { .len = (unsigned short)(r->len[1] / sizeof(struct sock_filter)),
 				   .filter = (struct sock_filter *)r->f[1] };
 	unsigned flags = (unsigned)unum(r->f[2]);
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0)
-		fail(errno, "loading the seccomp filter");
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (fd < 0)
+		fail(errno, "loading the seccomp filter (%u instructions)", prog.len);
+	if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+		/* SCMP_ACT_NOTIFY: the listener fd goes to linux.seccomp.listenerPath, with the
+		 * container state berth-runtime prepared as payload (runc's protocol). */
+		const struct rec *st = plan_find(p, "seccompstate");
+		if (g_seccomp_sock < 0 || send_fd(g_seccomp_sock, (int)fd, st ? st->f[1] : "{}") < 0)
+			fail(errno, "sending the seccomp notify fd to the listener");
+		close(g_seccomp_sock);
+		close((int)fd);
+	}
 }
 
 /* The kernel's struct sched_attr (glibc has no wrapper for sched_setattr). */
@@ -230,6 +240,13 @@ void apply_process(const struct plan *p, struct console *con)
 		fail(errno, "setting the I/O priority");
 	if ((r = plan_find(p, "personality")) && personality((unsigned long)num(r->f[1])) < 0)
 		fail(errno, "setting the personality");
+	/* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: load it while we still
+	 * hold it (the profile must then allow what follows: setuid, capset, execve), as runc does.
+	 * With no_new_privs, as late as possible, just before exec. */
+	const struct rec *sc = plan_find(p, "seccomp");
+	int nnp = plan_find(p, "nnp") != NULL;
+	if (sc && !nnp)
+		load_seccomp(p, sc);
 	const struct rec *caps = plan_find(p, "caps");
 	if (caps)
 		drop_bounding(caps);
@@ -254,7 +271,7 @@ void apply_process(const struct plan *p, struct console *con)
 		apply_caps(caps);
 	if ((r = plan_find(p, "umask")))
 		umask((mode_t)unum(r->f[1]));
-	if (plan_find(p, "nnp") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(errno, "setting no_new_privs");
 	/* Signals: the stage ignored SIGPIPE and may have blocked some; reset both. */
 	sigset_t none;
@@ -262,8 +279,8 @@ void apply_process(const struct plan *p, struct console *con)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	if ((r = plan_find(p, "seccomp")))
-		load_seccomp(r);
+	if (sc && nnp)
+		load_seccomp(p, sc);
 	/* Nothing of ours may survive exec: only 0, 1 and 2. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		for (int fd = 3; fd < 1024; fd++)

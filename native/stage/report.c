@@ -12,6 +12,7 @@ int g_sync_open = 1;
 int g_fifo = -1;
 int g_console_sock = -1;
 int g_status_fd = -1;
+int g_seccomp_sock = -1;
 
 void write_all(int fd, const void *buf, size_t n)
 {

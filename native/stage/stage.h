@@ -43,6 +43,7 @@ int read_line(int fd, char *buf, size_t cap);
 extern int g_fifo; /* exec fifo, read end, opened by the parent (create only) */
 extern int g_console_sock; /* --console-socket, connected by the parent (it can see host paths) */
 extern int g_status_fd;    /* exec.status: where the init reports a failure after `start` */
+extern int g_seccomp_sock; /* linux.seccomp.listenerPath, connected by the parent */
 int run_parent(struct plan *p);
 _Noreturn void run_child(struct plan *p, int ipc);
 

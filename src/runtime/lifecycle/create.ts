@@ -13,6 +13,7 @@ import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
 import type { LaunchPlan } from '../plan/plan';
 import { encodePlan } from '../plan/encode';
+import { seccompCacheDir } from '../plan/seccomp';
 import { parseSpec, SpecError } from '../spec/validate';
 import type { LinuxDevice, LinuxResources, Spec } from '../spec/types';
 import { ContainerState, validateId, writeFileAtomic } from '../state/store';
@@ -141,6 +142,8 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       spec, bundle, rootfs,
       fifo: store.fifo(id),
       statusFile: store.statusFile(id),
+      seccompCacheDir: seccompCacheDir(store.root),
+      id,
       cgroupProcs: [],
       cgroup: { layout, dirs: cg.dirs, newCgroupNs },
       consoleSocket: opts.consoleSocket,

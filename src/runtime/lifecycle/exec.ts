@@ -14,6 +14,7 @@ import type { RuntimeContext } from './context';
 import { stageError } from './create';
 import { statusOf } from './status';
 import { stageCgroupProcs } from './stage-cgroup';
+import { seccompCacheDir } from '../plan/seccomp';
 
 export interface ExecOptions {
   id: string;
@@ -98,6 +99,7 @@ export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, onPid
   const cg = loadCgroupManager(state.cgroup);
   const { plan, unavailableCaps } = buildExecPlan({
     spec: state.config, initPid: state.pid, process: proc, cgroupProcs: cg.procsFiles(), consoleSocket: o.consoleSocket, detach: o.detach,
+    seccompCacheDir: seccompCacheDir(ctx.store.root), id: o.id, bundle: state.bundle,
   });
   if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the process will run without them`);
   if (!o.detach) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);

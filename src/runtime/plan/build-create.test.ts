@@ -12,6 +12,9 @@ import type { Spec } from '../spec/types';
 import { CreatePlanInput, buildCreatePlan, hookRecord } from './build-create';
 import { capabilityMasks, hex } from './capabilities';
 import { PlanRecord, encodePlan } from './encode';
+import {
+  AT_EMPTY_PATH, AT_RECURSIVE, CloneRequest, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE, ProbeResult, ROOTFS_IDMAP_ANNOTATION,
+} from './idmap';
 
 const bundle = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-build-create-test-'));
 fs.mkdirSync(path.join(bundle, 'data'));
@@ -511,6 +514,106 @@ describe('buildCreatePlan: ops', () => {
     const s = baseSpec();
     s.process!.rlimits = [{ type: 'RLIMIT_CPU', soft: 18446744073709551615n, hard: 18446744073709551615n }];
     assert.deepEqual(build(s).plan.ops.at(-1), ['op:rlimit', 0, 18446744073709551615n, 18446744073709551615n]);
+  });
+});
+
+describe('buildCreatePlan: idmapped rootfs and mounts', () => {
+  const MAP = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const OWN = [{ containerID: 1000, hostID: 100000, size: 1 }];
+  const CLONE_RECURSIVE = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE;
+  const usernsSpec = (annotation?: string): Spec => {
+    const s = baseSpec();
+    s.linux!.namespaces = [{ type: 'user' }, { type: 'mount' }];
+    s.linux!.uidMappings = MAP;
+    s.linux!.gidMappings = MAP;
+    if (annotation !== undefined) s.annotations = { [ROOTFS_IDMAP_ANNOTATION]: annotation };
+    return s;
+  };
+  const answer = (...steps: ProbeResult[]) => {
+    const asked: CloneRequest[][] = [];
+    return { asked, idmapProbe: (reqs: readonly CloneRequest[]) => (asked.push([...reqs]), steps) };
+  };
+  const OK: ProbeResult = { step: 'ok', errno: 0 };
+
+  test('the annotation replaces the rootfs self-bind with attaching clone 0, idmapped to the container\'s maps', () => {
+    const probe = answer(OK);
+    const { plan } = build(usernsSpec('true'), { idmapProbe: probe.idmapProbe });
+    assert.deepEqual(plan.ops.slice(0, 3), [
+      ['op:mount_abs', '', '/', '', MS.PRIVATE | MS.REC, ''],
+      ['op:attach_clone', 0, ROOTFS, 'abs'],
+      ['op:rootfs', ROOTFS],
+    ]);
+    assert.equal(plan.describe(1), `mounting the rootfs ${ROOTFS} idmapped to the container's IDs`);
+    assert.deepEqual(plan.header.slice(-2), [
+      ['idmap_userns', 0, '0 100000 65536\n', '0 100000 65536\n'],
+      ['mount_clone', 0, ROOTFS, CLONE_RECURSIVE, 0, AT_EMPTY_PATH | AT_RECURSIVE],
+    ]);
+    assert.equal(probe.asked.length, 1);
+  });
+
+  test('"false" or no annotation: the self-bind, and the kernel is not asked', () => {
+    for (const s of [usernsSpec('false'), usernsSpec()]) {
+      const { plan } = build(s, { idmapProbe: () => assert.fail('asked the kernel') });
+      assert.deepEqual(plan.ops[1], ['op:mount_abs', ROOTFS, ROOTFS, '', MS.BIND | MS.REC, '']);
+      assert.equal(plan.header.some((r) => r[0] === 'mount_clone' || r[0] === 'idmap_userns'), false);
+    }
+  });
+
+  test('rootfs and bind mounts share a user namespace when their maps are equal; clones are numbered in op order', () => {
+    const s = usernsSpec('true');
+    s.mounts = [
+      { destination: '/a', type: 'bind', source: 'data', options: ['rbind', 'idmap'] },
+      { destination: '/b', type: 'bind', source: 'data', uidMappings: OWN, gidMappings: OWN },
+    ];
+    const { plan } = build(s, { idmapProbe: answer(OK, OK, OK).idmapProbe });
+    const data = path.join(bundle, 'data');
+    assert.deepEqual(plan.ops.filter((o) => o[0] === 'op:attach_clone'), [
+      ['op:attach_clone', 0, ROOTFS, 'abs'],
+      ['op:attach_clone', 1, 'a', 'dir'],
+      ['op:attach_clone', 2, 'b', 'dir'],
+    ]);
+    assert.deepEqual(plan.header.filter((r) => r[0] === 'idmap_userns' || r[0] === 'mount_clone'), [
+      ['idmap_userns', 0, '0 100000 65536\n', '0 100000 65536\n'],
+      ['idmap_userns', 1, '1000 100000 1\n', '1000 100000 1\n'],
+      ['mount_clone', 0, ROOTFS, CLONE_RECURSIVE, 0, AT_EMPTY_PATH | AT_RECURSIVE],
+      ['mount_clone', 1, data, CLONE_RECURSIVE, 0, AT_EMPTY_PATH],
+      ['mount_clone', 2, data, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 1, AT_EMPTY_PATH],
+    ]);
+  });
+
+  test('an idmapped bind mount needs no user namespace of the container when it brings its own maps', () => {
+    const s = baseSpec();
+    s.mounts = [{ destination: '/b', type: 'bind', source: 'data', uidMappings: OWN, gidMappings: OWN }];
+    const { plan } = build(s, { idmapProbe: answer(OK).idmapProbe });
+    assert.ok(plan.ops.some((o) => o[0] === 'op:attach_clone' && o[2] === 'b'));
+  });
+
+  test('a refused rootfs: the ops stay, the clone is of a chowned copy in the state dir (fifo\'s dir), and a warning says so', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root (chown)');
+    const rootfs = path.join(bundle, 'refused-rootfs');
+    fs.mkdirSync(path.join(rootfs, 'etc'), { recursive: true });
+    const stateDir = fs.mkdtempSync(path.join(bundle, 'state-'));
+    const warnings: string[] = [];
+    const { plan } = build(usernsSpec('true'), {
+      rootfs, fifo: path.join(stateDir, 'exec.fifo'), warn: (m) => warnings.push(m), idmapProbe: answer({ step: 'mount_setattr', errno: 22 }).idmapProbe,
+    });
+    const copy = path.join(stateDir, 'idmap-copy-0');
+    assert.deepEqual(plan.ops[1], ['op:attach_clone', 0, rootfs, 'abs']);
+    assert.deepEqual(plan.header.filter((r) => r[0] === 'idmap_userns' || r[0] === 'mount_clone'), [['mount_clone', 0, copy, CLONE_RECURSIVE, -1, 0]]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /^the kernel refuses an idmapped mount of the rootfs .*refused-rootfs \(mount_setattr\(MOUNT_ATTR_IDMAP\): EINVAL/);
+    assert.equal(fs.statSync(path.join(copy, 'etc')).uid, 100000);
+    assert.equal(fs.statSync(path.join(rootfs, 'etc')).uid, 0, 'the original is not chowned');
+  });
+
+  test('errors: annotation without a user namespace, a joined mount namespace, or a bad value', () => {
+    const noUserns = baseSpec();
+    noUserns.annotations = { [ROOTFS_IDMAP_ANNOTATION]: 'true' };
+    throwsRuntimeError(() => build(noUserns), /annotations\["org\.berth\.rootfs\.idmap"\]: an idmapped rootfs needs a new user namespace/);
+    const joined = usernsSpec('true');
+    joined.linux!.namespaces = [{ type: 'user' }, { type: 'mount', path: '/proc/7/ns/mnt' }];
+    throwsRuntimeError(() => build(joined), /needs a new mount namespace/);
+    throwsRuntimeError(() => build(usernsSpec('1')), /must be "true" or "false" \(got "1"\)/);
   });
 });
 

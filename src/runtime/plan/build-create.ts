@@ -1,13 +1,16 @@
 // Spec → the launch plan of a new container (`create`, `run`).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MS } from '../../kernel/constants';
 import type { Hook, Spec } from '../spec/types';
 import { RuntimeError } from '../errors';
 import { planDevices, planDevSymlinks } from './devices';
+import { IdMaps, IdmapProbe, MountClones, rootfsIdmapRequest } from './idmap';
 import { CgroupMountContext, planMounts } from './mounts';
 import { JOIN_ORDER, NS_INFO } from './namespaces';
 import { LaunchPlan } from './plan';
 import { planProcess } from './process';
+import { planSeccomp } from './seccomp';
 import { ownOomScoreAdj, heldCapabilities } from '../../kernel/proc';
 
 export interface CreatePlanInput {
@@ -21,9 +24,19 @@ export interface CreatePlanInput {
   cgroupProcs: string[];
   cgroup: CgroupMountContext;
   consoleSocket?: string;
+  /** Compiled seccomp programs are cached here (content-addressed). */
+  seccompCacheDir?: string;
+  /** For the seccomp NOTIFY listener's payload. */
+  id?: string;
   /** Keep the stage parent as subreaper and report the exit status (`run` without -d). */
   foreground: boolean;
   noPivot: boolean;
+  /** The container's state directory (default: the fifo's): where a chowned rootfs copy may go. */
+  stateDir?: string;
+  /** Warnings (an idmapped mount the kernel refuses); default: stderr, as the CLI words them. */
+  warn?: (msg: string) => void;
+  /** How to ask the kernel about idmapped mounts (default: the stage); tests pass a fake. */
+  idmapProbe?: IdmapProbe;
 }
 
 export interface CreatePlan {
@@ -95,7 +108,6 @@ function refuseUnsupported(spec: Spec): void {
   const no = (field: string, why: string) => {
     throw new RuntimeError(`config.json: ${field}: ${why}`);
   };
-  if (linux.seccomp) no('linux.seccomp', 'seccomp profiles are not supported by berth-runtime yet; remove the profile to run without one (unconfined)');
   if (spec.process?.apparmorProfile) no('process.apparmorProfile', 'this host has no AppArmor (and berth-runtime does not apply AppArmor profiles yet)');
   if (spec.process?.selinuxLabel) no('process.selinuxLabel', 'this host has no SELinux (and berth-runtime does not apply SELinux labels yet)');
   if (linux.mountLabel) no('linux.mountLabel', 'this host has no SELinux (and berth-runtime does not apply SELinux labels yet)');
@@ -140,16 +152,21 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   }
 
   const mounts = spec.mounts ?? [];
+  const clones = new MountClones();
+  const containerMaps: IdMaps | undefined = ns.userns ? { uid: linux.uidMappings ?? [], gid: linux.gidMappings ?? [] } : undefined;
+  const rootfsIdmap = rootfsIdmapRequest(spec, rootfs, containerMaps, newMountNs);
   if (newMountNs) {
     // Nothing we mount may propagate to the host: private (or slave) before anything else.
     const first = linux.rootfsPropagation === 'slave' || linux.rootfsPropagation === 'rslave' ? MS.SLAVE | MS.REC : MS.PRIVATE | MS.REC;
     plan.op('making the mount namespace private', 'mount_abs', '', '/', '', first, '');
-    plan.op(`bind-mounting the rootfs ${rootfs} onto itself`, 'mount_abs', rootfs, rootfs, '', MS.BIND | MS.REC, '');
+    if (rootfsIdmap) plan.op(`mounting the rootfs ${rootfs} idmapped to the container's IDs`, 'attach_clone', clones.add(rootfsIdmap), rootfs, 'abs');
+    else plan.op(`bind-mounting the rootfs ${rootfs} onto itself`, 'mount_abs', rootfs, rootfs, '', MS.BIND | MS.REC, '');
   }
   // Opened after the self-bind, so the fd is on the new mount and not the directory under it.
   plan.op(`opening the rootfs ${rootfs}`, 'rootfs', rootfs);
   if (newMountNs) {
-    planMounts(plan, mounts, bundle, { cgroup: input.cgroup, sysfsAsBind: ns.userns && !(ns.newFlags & NS_INFO.network.flag) });
+    const sysfsAsBind = ns.userns && !(ns.newFlags & NS_INFO.network.flag);
+    planMounts(plan, mounts, bundle, { cgroup: input.cgroup, sysfsAsBind, idmap: { clones, containerMaps } });
     // runc creates a missing cwd (also under a read-only root: this runs before the remount).
     plan.op(`creating the process cwd ${proc.cwd}`, 'mkdir', proc.cwd, 0o755);
     const devMount = mounts.find((m) => m.destination.replace(/\/+$/, '') === '/dev');
@@ -190,6 +207,11 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   if (spec.domainname) plan.op(`setting domainname ${spec.domainname}`, 'domainname', spec.domainname);
   (hooks.startContainer ?? []).forEach((h, i) => plan.op(`running startContainer hook ${i} (${h.path})`, 'hook', ...hookRecord('startContainer', h)));
   const { unavailableCaps } = planProcess(plan, proc);
+  planSeccomp(plan, linux.seccomp, input.seccompCacheDir, { id: input.id ?? '', bundle, annotations: spec.annotations });
   if (linux.personality) plan.process.push(['personality', linux.personality.domain === 'LINUX32' ? 0x0008 : 0]);
+  // Last, once nothing else can refuse the spec: this asks the kernel and may copy the rootfs.
+  const inStateDir = input.fifo ?? input.statusFile;
+  const copyDir = input.stateDir ?? (inStateDir ? path.dirname(inStateDir) : undefined);
+  clones.finish(plan, { probe: input.idmapProbe, copyDir, warn: input.warn ?? ((m) => process.stderr.write(`berth-runtime: warning: ${m}\n`)) });
   return { plan, unavailableCaps };
 }

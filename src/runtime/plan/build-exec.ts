@@ -5,6 +5,7 @@ import { namespaceId } from '../../kernel/proc';
 import { JOIN_ORDER, NS_INFO } from './namespaces';
 import { LaunchPlan } from './plan';
 import { planProcess } from './process';
+import { planSeccomp } from './seccomp';
 import { checkOomScoreAdj } from './build-create';
 
 export interface ExecPlanInput {
@@ -14,6 +15,9 @@ export interface ExecPlanInput {
   cgroupProcs: string[];
   consoleSocket?: string;
   detach: boolean;
+  seccompCacheDir?: string;
+  id?: string;
+  bundle?: string;
 }
 
 export function buildExecPlan(input: ExecPlanInput): { plan: LaunchPlan; unavailableCaps: string[] } {
@@ -38,5 +42,7 @@ export function buildExecPlan(input: ExecPlanInput): { plan: LaunchPlan; unavail
     plan.op('allocating the exec terminal', 'console', '', size?.height ?? 0, size?.width ?? 0, '');
   }
   const { unavailableCaps } = planProcess(plan, proc);
+  // An exec'd process is confined like the container's own (runc does the same).
+  planSeccomp(plan, input.spec.linux?.seccomp, input.seccompCacheDir, { id: input.id ?? '', bundle: input.bundle ?? '', annotations: input.spec.annotations });
   return { plan, unavailableCaps };
 }

@@ -8,6 +8,7 @@ import { MOUNTINFO_HYBRID_SPLIT, MOUNTINFO_HYBRID_SYSTEMD, MOUNTINFO_LEGACY, MOU
 import { detectLayout, v1Hierarchies } from '../cgroups/layout';
 import { RuntimeError } from '../errors';
 import type { Mount } from '../spec/types';
+import { IdMaps, MountClones } from './idmap';
 import { CgroupMountContext, planMounts } from './mounts';
 import { LaunchPlan } from './plan';
 
@@ -88,10 +89,6 @@ describe('planMounts: bind mounts', () => {
       (e: Error) => e instanceof RuntimeError && /mounts\[0\]\.options: "rro" is not a bind mount option/.test(e.message));
   });
 
-  test('idmap options are refused until id-mapped mounts exist', () => {
-    assert.throws(() => plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'idmap'] }]),
-      (e: Error) => e instanceof RuntimeError && /id-mapped mounts are not supported yet/.test(e.message));
-  });
 
   test('propagation options follow the bind (and the remount) as separate ops, in order', () => {
     assert.deepEqual(plan([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'rslave', 'ro', 'private'] }]).ops, [
@@ -128,11 +125,51 @@ describe('planMounts: bind mounts', () => {
     throwsRuntimeError(() => plan([{ destination: '/data', options: ['bind'] }]), 'config.json: mounts[0].source: a bind mount needs a source');
   });
 
-  test('an id-mapped mount is refused', () => {
-    throwsRuntimeError(
-      () => plan([{ destination: '/data', type: 'bind', source: hostDir, uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }]),
-      'config.json: mounts[0]: id-mapped mounts are not supported yet by berth-runtime',
-    );
+});
+
+describe('planMounts: idmapped bind mounts', () => {
+  const CONTAINER: IdMaps = { uid: [{ containerID: 0, hostID: 100000, size: 65536 }], gid: [{ containerID: 0, hostID: 100000, size: 65536 }] };
+  const OWN = [{ containerID: 1000, hostID: 100000, size: 1 }];
+  const idmapped = (mounts: Mount[], userns = true) => {
+    const p = new LaunchPlan();
+    const clones = new MountClones();
+    planMounts(p, mounts, bundle, { cgroup: NO_CGROUPS, sysfsAsBind: false, idmap: { clones, containerMaps: userns ? CONTAINER : undefined } });
+    return { p, clones };
+  };
+
+  test('own mappings: the bind is clone 0 attached by the init, its remount and propagation follow', () => {
+    const { p, clones } = idmapped([{ destination: '/data', type: 'bind', source: hostDir, options: ['rbind', 'ro', 'rslave'], uidMappings: OWN, gidMappings: OWN }]);
+    assert.deepEqual(p.ops, [
+      ['op:attach_clone', 0, 'data', 'dir'],
+      ['op:mount', 'data', '', '', MS.BIND | MS.REMOUNT | MS.RDONLY, '', 'none', 1],
+      ['op:mount', 'data', '', '', MS.SLAVE | MS.REC, '', 'none', 0],
+    ]);
+    assert.equal(p.describe(0), `bind-mounting ${hostDir} on /data, idmapped`);
+    assert.deepEqual(clones.requests, [
+      { what: 'config.json: mounts[0]', source: hostDir, recursive: true, recursiveIdmap: false, maps: { uid: OWN, gid: OWN }, onRefusal: 'error' },
+    ]);
+  });
+
+  test('"ridmap" without mappings: the container\'s maps, recursive idmap; a file source makes a file target', () => {
+    const { p, clones } = idmapped([
+      { destination: '/plain', type: 'bind', source: hostDir },
+      { destination: '/etc/x', type: 'bind', source: 'hostfile', options: ['bind', 'ridmap'] },
+    ]);
+    assert.deepEqual(p.ops, [['op:mount', 'plain', hostDir, '', MS.BIND, '', 'dir', 0], ['op:attach_clone', 0, 'etc/x', 'file']]);
+    assert.equal(clones.requests.length, 1);
+    assert.deepEqual(clones.requests[0]?.maps, CONTAINER);
+    assert.equal(clones.requests[0]?.recursiveIdmap, true);
+    assert.equal(clones.requests[0]?.recursive, false);
+  });
+
+  test('errors: idmap on a filesystem mount, "idmap" without any maps, a bind option berth does not know', () => {
+    throwsRuntimeError(() => idmapped([{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }]), /^config\.json: mounts\[0\]: id-mapped mounts must be bind mounts/);
+    throwsRuntimeError(() => idmapped([{ destination: '/d', type: 'bind', source: hostDir, options: ['idmap'] }], false), /mounts\[0\]\.options: "idmap" without uidMappings\/gidMappings/);
+    throwsRuntimeError(() => idmapped([{ destination: '/d', type: 'bind', source: hostDir, options: ['idmap', 'rro'] }]), /"rro" is not a bind mount option/);
+  });
+
+  test('an idmapped mount planned without a clone set is a programming error', () => {
+    assert.throws(() => plan([{ destination: '/data', type: 'bind', source: hostDir, uidMappings: OWN, gidMappings: OWN }]), /no clone set was given/);
   });
 });
 

@@ -7,6 +7,7 @@ import type { Mount } from '../spec/types';
 import type { CgroupLayout } from '../cgroups/layout';
 import { v1Hierarchies } from '../cgroups/layout';
 import { RuntimeError } from '../errors';
+import { IdMaps, MountClones, mountIdmap } from './idmap';
 import { BIND_REMOUNT_FLAGS, parseMountOptions } from './mount-options';
 import { LaunchPlan } from './plan';
 
@@ -24,6 +25,8 @@ export interface MountContext {
    * namespace that shares the host's network, bind the host's /sys instead (as runc does).
    */
   sysfsAsBind: boolean;
+  /** Idmapped bind mounts: the launch's clones, and the maps of the container's new user namespace. */
+  idmap?: { clones: MountClones; containerMaps: IdMaps | undefined };
 }
 
 const rel = (dest: string) => path.posix.normalize(dest).replace(/^\/+/, '');
@@ -36,9 +39,11 @@ function sourceKind(source: string, where: string): 'dir' | 'file' {
   }
 }
 
-function planBind(plan: LaunchPlan, target: string, source: string, flags: number, recursive: boolean, propagation: number[], mk: 'dir' | 'file'): void {
+/** With `clone`, the bind is the stage parent's (idmapped) clone of source, attached by the init. */
+function planBind(plan: LaunchPlan, target: string, source: string, flags: number, recursive: boolean, propagation: number[], mk: 'dir' | 'file', clone?: number): void {
   const t = rel(target);
-  plan.op(`bind-mounting ${source} on ${target}`, 'mount', t, source, '', MS.BIND | (recursive ? MS.REC : 0), '', mk, 0);
+  if (clone === undefined) plan.op(`bind-mounting ${source} on ${target}`, 'mount', t, source, '', MS.BIND | (recursive ? MS.REC : 0), '', mk, 0);
+  else plan.op(`bind-mounting ${source} on ${target}, idmapped`, 'attach_clone', clone, t, mk);
   const extra = flags & BIND_REMOUNT_FLAGS;
   if (extra) {
     plan.op(`remounting ${target} with its options`, 'mount', t, '', '', MS.BIND | MS.REMOUNT | extra, '', 'none', 1);
@@ -85,9 +90,7 @@ function planCgroupMount(plan: LaunchPlan, m: Mount, ctx: CgroupMountContext, wh
 export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, ctx: MountContext): void {
   mounts.forEach((m, i) => {
     const where = `mounts[${i}]`;
-    if (m.uidMappings || m.gidMappings) {
-      throw new RuntimeError(`config.json: ${where}: id-mapped mounts are not supported yet by berth-runtime`);
-    }
+    const idmap = mountIdmap(m, where, ctx.idmap?.containerMaps);
     const o = parseMountOptions(m.options);
     const type = m.type ?? '';
     if (type === 'cgroup' || type === 'cgroup2') return planCgroupMount(plan, m, ctx.cgroup, where);
@@ -95,15 +98,18 @@ export function planMounts(plan: LaunchPlan, mounts: Mount[], bundle: string, ct
       planBind(plan, m.destination, '/sys', (o.flags & BIND_REMOUNT_FLAGS) | MS.NOSUID | MS.NODEV | MS.NOEXEC, true, o.propagation, 'dir');
       return;
     }
-    if ((m.options ?? []).some((x) => x === 'idmap' || x === 'ridmap')) {
-      throw new RuntimeError(`config.json: ${where}.options: id-mapped mounts are not supported yet by berth-runtime`);
-    }
     if (o.bind || type === 'bind') {
       if (!m.source) throw new RuntimeError(`config.json: ${where}.source: a bind mount needs a source`);
       // A bind mount has no filesystem options: an unknown word (e.g. runc's "rro") would be lost.
       if (o.data) throw new RuntimeError(`config.json: ${where}.options: ${JSON.stringify(o.data)} is not a bind mount option berth-runtime knows`);
       const source = path.resolve(bundle, m.source);
-      planBind(plan, m.destination, source, o.flags, o.recursive, o.propagation, sourceKind(source, where));
+      const mk = sourceKind(source, where);
+      let clone: number | undefined;
+      if (idmap) {
+        if (!ctx.idmap) throw new Error(`planMounts: ${where} is idmapped but no clone set was given`);
+        clone = ctx.idmap.clones.add({ what: `config.json: ${where}`, source, recursive: o.recursive, ...idmap, onRefusal: 'error' });
+      }
+      planBind(plan, m.destination, source, o.flags, o.recursive, o.propagation, mk, clone);
       return;
     }
     const t = rel(m.destination);

@@ -1,7 +1,7 @@
 // features and spec: what this runtime supports, and a starting config.json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CAPABILITIES, NAMESPACE_TYPES, HOOK_NAMES } from '../../spec/constants';
+import { CAPABILITIES, NAMESPACE_TYPES, HOOK_NAMES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../../spec/constants';
 import { defaultSpec } from '../../spec/default-spec';
 import { stringifyJson } from '../../spec/json';
 import { RuntimeError } from '../../errors';
@@ -9,9 +9,9 @@ import { bool, parseArgs, str } from '../args';
 import { detectLayout } from '../../cgroups';
 
 const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'lazytime', 'loud', 'mand', 'noatime', 'nodev',
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'lazytime', 'loud', 'mand', 'noatime', 'nodev',
   'nodiratime', 'noexec', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private', 'rbind',
-  'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'silent', 'slave', 'strictatime',
+  'relatime', 'remount', 'ridmap', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable', 'rw', 'shared', 'silent', 'slave', 'strictatime',
   'suid', 'symfollow', 'sync', 'unbindable',
 ];
 
@@ -26,12 +26,19 @@ export async function cmdFeatures(): Promise<number> {
       namespaces: [...NAMESPACE_TYPES],
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: layout.mode !== 'unified', v2: !!layout.unified, systemd: false, systemdUser: false, rdma: false },
-      // Issue 4 brings our own seccomp compiler; until then a profile is refused, not ignored.
-      seccomp: { enabled: false },
+      // Our own compiler (src/runtime/seccomp): every OCI action, operator and flag.
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+        knownFlags: [...SECCOMP_FLAGS],
+        supportedFlags: [...SECCOMP_FLAGS],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: { 'org.opencontainers.runc.version': 'berth-runtime 0.1.0' },
   };

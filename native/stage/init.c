@@ -100,6 +100,8 @@ _Noreturn void run_init(struct plan *p, int ipc)
 			op_mount_abs(r);
 		} else if (!strcmp(kw, "mount")) {
 			op_mount_in(rootfd, r);
+		} else if (!strcmp(kw, "attach_clone")) {
+			op_attach_clone(rootfd, r);
 		} else if (!strcmp(kw, "mknod")) {
 			op_mknod(rootfd, r);
 		} else if (!strcmp(kw, "symlink")) {

@@ -106,6 +106,11 @@ int run_parent(struct plan *p)
 	const struct rec *r;
 	int foreground = plan_find(p, "foreground") != NULL;
 
+	if ((r = plan_find(p, "mode")) && !strcmp(r->f[1], "idmap_probe"))
+		return idmap_probe(p);
+	/* Detached clones of the rootfs and bind mounts (idmap.c), made here as host root in
+	 * the host's mount namespace: the init inherits the fds and attaches them. */
+	clones_prepare(p);
 	/* The fifo is opened here, by host root: the init may be an unprivileged
 	 * uid of a user namespace by the time it needs it. */
 	if ((r = plan_find(p, "fifo"))) {
@@ -154,6 +159,7 @@ int run_parent(struct plan *p)
 		run_child(p, ipc[1]);
 	}
 	close(ipc[1]);
+	clones_close();
 
 	pid_t init = 0;
 	char msg[64];

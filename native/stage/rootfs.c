@@ -194,17 +194,22 @@ void op_mount_abs(const struct rec *r)
 		fail(errno, "mount %s", r->f[2]);
 }
 
+/* An O_PATH fd of a mount target inside the root, created first as a directory or an
+ * empty file when `mk` says so ("dir", "file"; "none" must exist). */
+int open_mount_target(int rootfd, const char *rel, const char *mk)
+{
+	if (!strcmp(mk, "dir"))
+		return mkdir_all_in_root(rootfd, rel, 0755);
+	if (!strcmp(mk, "file"))
+		return mkfile_in_root(rootfd, rel);
+	return open_in_root(rootfd, rel, O_PATH);
+}
+
 void op_mount_in(int rootfd, const struct rec *r)
 {
 	/* target src fstype flags data mk(dir|file|none) keep_locked */
-	const char *tgt = r->f[1], *mk = r->f[6];
-	int fd;
-	if (!strcmp(mk, "dir"))
-		fd = mkdir_all_in_root(rootfd, tgt, 0755);
-	else if (!strcmp(mk, "file"))
-		fd = mkfile_in_root(rootfd, tgt);
-	else
-		fd = open_in_root(rootfd, tgt, O_PATH);
+	const char *tgt = r->f[1];
+	int fd = open_mount_target(rootfd, tgt, r->f[6]);
 	if (fd < 0)
 		fail(errno, "resolving mount target %s in the rootfs", tgt);
 	char p[FDPATH_LEN];

@@ -57,6 +57,7 @@ _Noreturn void run_init(struct plan *p, int ipc);
 int open_in_root(int rootfd, const char *rel, int flags);
 int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode);
 int mkfile_in_root(int rootfd, const char *rel);
+int open_mount_target(int rootfd, const char *rel, const char *mk);
 void op_mount_abs(const struct rec *r);
 void op_mount_in(int rootfd, const struct rec *r);
 void op_mknod(int rootfd, const struct rec *r);
@@ -70,6 +71,12 @@ void op_remount_root_ro(void);
 void op_sysctl(const struct rec *r);
 void op_write_file(const struct rec *r);
 void op_loopback(void);
+
+/* idmap.c: detached mount clones (idmapped, or plain for the chown-copy fallback) */
+int idmap_probe(const struct plan *p);
+void clones_prepare(const struct plan *p);
+void clones_close(void);
+void op_attach_clone(int rootfd, const struct rec *r);
 
 /* console.c */
 struct console {

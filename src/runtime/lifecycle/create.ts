@@ -144,6 +144,8 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
       statusFile: store.statusFile(id),
       seccompCacheDir: seccompCacheDir(store.root),
       id,
+      stateDir: store.dir(id),
+      warn: ctx.warn,
       cgroupProcs: [],
       cgroup: { layout, dirs: cg.dirs, newCgroupNs },
       consoleSocket: opts.consoleSocket,

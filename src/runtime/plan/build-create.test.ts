@@ -597,7 +597,7 @@ describe('buildCreatePlan: idmapped rootfs and mounts', () => {
     const { plan } = build(usernsSpec('true'), {
       rootfs, fifo: path.join(stateDir, 'exec.fifo'), warn: (m) => warnings.push(m), idmapProbe: answer({ step: 'mount_setattr', errno: 22 }).idmapProbe,
     });
-    const copy = path.join(stateDir, 'idmap-copy-0');
+    const copy = path.join(stateDir, 'idmap-copies', '0');
     assert.deepEqual(plan.ops[1], ['op:attach_clone', 0, rootfs, 'abs']);
     assert.deepEqual(plan.header.filter((r) => r[0] === 'idmap_userns' || r[0] === 'mount_clone'), [['mount_clone', 0, copy, CLONE_RECURSIVE, -1, 0]]);
     assert.equal(warnings.length, 1);

@@ -168,7 +168,7 @@ describe('MountClones.finish', () => {
     const plan = new LaunchPlan();
     const warnings: string[] = [];
     clones.finish(plan, { probe: () => [{ step: 'mount_setattr', errno: EINVAL }], copyDir: stateDir, warn: (m) => warnings.push(m) });
-    const copy = path.join(stateDir, 'idmap-copy-0');
+    const copy = path.join(stateDir, 'idmap-copies', '0');
     assert.deepEqual(plan.header, [['mount_clone', 0, copy, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE, -1, 0]]);
     assert.deepEqual(warnings, [
       `the kernel refuses an idmapped mount of the rootfs ${src} (mount_setattr(MOUNT_ATTR_IDMAP): EINVAL, the filesystem does not support idmapped mounts on this kernel); ` +
@@ -176,6 +176,7 @@ describe('MountClones.finish', () => {
     ]);
     const st = fs.statSync(path.join(copy, 'f'));
     assert.deepEqual([st.uid, st.gid], [100000 + process.getuid!(), 200000 + process.getgid!()]);
+    assert.equal(fs.statSync(path.dirname(copy)).mode & 0o777, 0o700, 'only host root reaches the copy');
   });
 
   test('a refused rootfs with nowhere to copy it is an error', () => {

@@ -279,7 +279,11 @@ export class MountClones {
       if (outcome.kind === 'idmap') return { source: req.source, req, idmap: true };
       const refused = `the kernel refuses an idmapped mount of ${req.what} (${outcome.reason})`;
       if (!opts.copyDir) throw new RuntimeError(`${refused}, and there is no place for a chowned copy`);
-      const copy = path.join(opts.copyDir, `idmap-copy-${i}`);
+      // Host root only (0700): the stage parent clones the copy, the container never walks to it,
+      // and no host user may reach a set-id file owned by a container ID.
+      const parent = path.join(opts.copyDir, 'idmap-copies');
+      fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
+      const copy = path.join(parent, String(i));
       opts.warn(`${refused}; using a copy chowned to the container's IDs instead: ${copy}`);
       chownCopy(req.source, copy, req.maps);
       return { source: copy, req, idmap: false };

@@ -74,6 +74,17 @@ describe('linux uid/gid mappings', () => {
     // Adjacent ranges are fine.
     check(m([{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 10, hostID: 1010, size: 10 }]));
   });
+
+  it('refuses more extents than the kernel takes (340), and gid maps get the same checks', () => {
+    const extents = (n: number) => Array.from({ length: n }, (_, i) => ({ containerID: i, hostID: 100000 + i, size: 1 }));
+    check((s: any) => { userns(s); s.linux.uidMappings = extents(340); });
+    rejects((s: any) => { userns(s); s.linux.uidMappings = extents(341); }, 'linux.uidMappings', 'has 341 entries; the kernel allows at most 340');
+    rejects(
+      (s: any) => { userns(s); s.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 9, hostID: 5000, size: 1 }]; },
+      'linux.gidMappings[1]',
+      'container ID range 9-9 overlaps linux.gidMappings[0] (0-9)',
+    );
+  });
 });
 
 describe('linux.timeOffsets', () => {

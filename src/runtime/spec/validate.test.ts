@@ -229,6 +229,13 @@ describe('validateSpec: mounts', () => {
     rejects((s) => (s.mounts = [{ destination: '/a', uidMappings: map }]), 'mounts[0].uidMappings', 'must be given together with gidMappings');
     rejects((s) => (s.mounts = [{ destination: '/a', uidMappings: map, gidMappings: [{ containerID: 0, hostID: 1, size: 0 }] }]), 'mounts[0].gidMappings[0].size', /between 1 and/);
   });
+
+  it('id-mapped mounts get the same range and overlap checks as linux.uidMappings', () => {
+    const map = [{ containerID: 0, hostID: 1000, size: 10 }];
+    const overlapping = [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 20, hostID: 1005, size: 1 }];
+    rejects((s) => (s.mounts = [{ destination: '/a', uidMappings: overlapping, gidMappings: map }]), 'mounts[0].uidMappings[1]', 'host ID range 1005-1005 overlaps mounts[0].uidMappings[0] (1000-1009)');
+    rejects((s) => (s.mounts = [{ destination: '/a', uidMappings: map, gidMappings: [{ containerID: 4294967290, hostID: 0, size: 10 }] }]), 'mounts[0].gidMappings[0].size', /containerID 4294967290 \+ size 10 runs past/);
+  });
 });
 
 describe('validateSpec: hooks', () => {

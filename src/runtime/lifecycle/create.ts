@@ -8,6 +8,7 @@ import { stageCgroupProcs } from './stage-cgroup';
 import { processStartTime } from '../../kernel/proc';
 import { createCgroupManager, detectLayout, resolveCgroupPath, CgroupManager, CgroupError } from '../cgroups';
 import { checkResources } from '../cgroups/check';
+import { checkSubordinateRanges } from '../userns/subid';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
@@ -55,6 +56,25 @@ export function loadBundleSpec(bundle: string): Spec {
   }
 }
 
+/**
+ * Root may map any ids. When the engine runs a container for a remap user (userns-remap),
+ * it says so with this annotation, and the mappings must lie in that user's /etc/subuid and
+ * /etc/subgid ranges: checked before anything is created.
+ */
+export const REMAP_USER_ANNOTATION = 'org.berth.userns.remap-user';
+
+function checkRemapUser(spec: Spec): void {
+  const user = spec.annotations?.[REMAP_USER_ANNOTATION];
+  if (user === undefined) return;
+  try {
+    checkSubordinateRanges(user, spec.linux?.uidMappings, spec.linux?.gidMappings, {
+      subuid: process.env.BERTH_SUBUID_FILE, subgid: process.env.BERTH_SUBGID_FILE,
+    });
+  } catch (e) {
+    throw new RuntimeError(`config.json: linux: ${(e as Error).message}`);
+  }
+}
+
 /** The devices a spec creates must also be allowed by the device cgroup (runc adds these rules). */
 export function withSpecDevices(resources: LinuxResources, devices: LinuxDevice[]): LinuxResources {
   if (!devices.length) return resources;
@@ -98,6 +118,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     throw new RuntimeError(`config.json: linux.${(e as Error).message}`);
   }
 
+  checkRemapUser(spec);
   // Impossible limits fail here, before anything is created.
   const resources = withSpecDevices(spec.linux?.resources ?? {}, spec.linux?.devices ?? []);
   try {

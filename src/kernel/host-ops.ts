@@ -50,3 +50,61 @@ export function watchOomV1(memoryDir: string, onOom: () => void, onGone?: () => 
   })();
   return { ready, close: () => ch.kill() };
 }
+
+/** What `applyLayerMeta` writes: the parts of `extractLayer`'s result Node cannot create. */
+export interface LayerMeta {
+  devices: {
+    path: string;
+    type: 'char' | 'block' | 'fifo';
+    major: number;
+    minor: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    mtime: Date;
+  }[];
+  whiteouts: string[];
+  opaque: string[];
+  /** values: strings are written as their UTF-8 bytes, Buffers as they are */
+  xattrs: { path: string; xattrs: Record<string, string | Buffer> }[];
+}
+
+/** The host-op records for `meta` (exported for the unit tests). Order: devices, whiteouts, xattrs, opaque. */
+export function layerMetaRecords(layerDir: string, meta: LayerMeta): (string | Buffer)[][] {
+  const recs: (string | Buffer)[][] = [];
+  for (const d of meta.devices) {
+    const ms = d.mtime.getTime();
+    const sec = Math.floor(ms / 1000);
+    const t = d.type === 'char' ? 'c' : d.type === 'block' ? 'b' : 'p';
+    recs.push(['op:layer_dev', layerDir, d.path, t, String(d.major), String(d.minor), String(d.mode & 0o7777),
+      String(d.uid), String(d.gid), String(sec), String((ms - sec * 1000) * 1_000_000)]);
+  }
+  for (const w of meta.whiteouts) recs.push(['op:layer_whiteout', layerDir, w]);
+  for (const x of meta.xattrs) {
+    for (const [name, v] of Object.entries(x.xattrs)) {
+      const bytes = Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8');
+      recs.push(['op:layer_xattr', layerDir, x.path, name, bytes.toString('hex')]);
+    }
+  }
+  // Last: an opaque directory may itself carry (and replace) xattrs from the tar.
+  for (const o of meta.opaque) recs.push(['op:layer_opaque', layerDir, o]);
+  return recs;
+}
+
+/**
+ * Creates devices/fifos, overlay whiteouts (0:0 char devices), opaque markers
+ * (trusted.overlay.opaque=y) and xattrs inside `layerDir`, every path resolved strictly
+ * inside it by the stage (openat2 RESOLVE_IN_ROOT). Xattrs on symlinks are skipped.
+ * Rejects with a HostOpError naming the path on the first failure.
+ */
+export async function applyLayerMeta(layerDir: string, meta: LayerMeta): Promise<void> {
+  const recs = layerMetaRecords(layerDir, meta);
+  if (recs.length === 0) return;
+  const ch = StageChannel.start(encodePlan([['mode', 'host'], ...recs]), 'ignore');
+  for (;;) {
+    const m = await ch.next();
+    if (m.kind === 'done') return;
+    if (m.kind === 'error') throw new HostOpError(`layer ${layerDir}: ${m.message}`);
+    if (m.kind === 'eof') throw new HostOpError(`layer ${layerDir}: the stage exited without reporting`);
+  }
+}

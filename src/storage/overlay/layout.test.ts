@@ -1,0 +1,82 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  checkLayerId, createLayerDir, diffDir, lowerdirOption, mountData, overlayDir, randomShortLink,
+  readLower, readShortLink, removeLayer,
+} from './layout';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-layout-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const newRoot = () => fs.mkdtempSync(path.join(tmp, `r${n++}-`));
+
+describe('overlay layout', () => {
+  it('short links are 26 chars of [A-Z0-9]', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const l = randomShortLink();
+      assert.match(l, /^[A-Z0-9]{26}$/);
+      seen.add(l);
+    }
+    assert.equal(seen.size, 200);
+  });
+
+  it('rejects bad ids', () => {
+    for (const id of ['', '.', '..', 'l', 'a/b', '../x', 'a\0b', '-x']) assert.throws(() => checkLayerId(id), /invalid layer id/, id);
+    checkLayerId('a'.repeat(64));
+  });
+
+  it('creates base and child layers like moby', async () => {
+    const root = newRoot();
+    await createLayerDir(root, 'base');
+    const ovl = overlayDir(root);
+    const bl = await readShortLink(root, 'base');
+    assert.equal(fs.readlinkSync(path.join(ovl, 'l', bl)), '../base/diff');
+    assert.ok(fs.statSync(diffDir(root, 'base')).isDirectory());
+    assert.equal(fs.existsSync(path.join(ovl, 'base', 'work')), false);
+    assert.equal(await readLower(root, 'base'), '');
+
+    await createLayerDir(root, 'mid', ['base']);
+    await createLayerDir(root, 'top', ['mid', 'base']);
+    const ml = await readShortLink(root, 'mid');
+    assert.equal(await readLower(root, 'top'), `l/${ml}:l/${bl}`);
+    assert.ok(fs.statSync(path.join(ovl, 'top', 'work')).isDirectory());
+    assert.equal(await mountData(root, 'top'), `lowerdir=l/${ml}:l/${bl},upperdir=top/diff,workdir=top/work`);
+    await assert.rejects(mountData(root, 'base'));
+    assert.equal(await lowerdirOption(root, ['mid', 'base']), `lowerdir=l/${ml}:l/${bl}`);
+    // the short link resolves to the diff from <root>/overlay
+    fs.writeFileSync(path.join(diffDir(root, 'base'), 'f'), 'x');
+    assert.equal(fs.readFileSync(path.join(ovl, 'l', bl, 'f'), 'utf8'), 'x');
+
+    await assert.rejects(createLayerDir(root, 'top', ['base']), /EEXIST/);
+    await assert.rejects(createLayerDir(root, 'orphan', ['missing']));
+    assert.equal(fs.existsSync(path.join(ovl, 'orphan')), false);
+
+    await removeLayer(root, 'top');
+    assert.equal(fs.existsSync(path.join(ovl, 'top')), false);
+    await removeLayer(root, 'top'); // idempotent
+    assert.deepEqual(fs.readdirSync(path.join(ovl, 'l')).sort(), [bl, ml].sort());
+  });
+
+  it("a 128-layer chain's lowerdir option fits in a page", async () => {
+    const root = newRoot();
+    const ids: string[] = [];
+    for (let i = 0; i < 128; i++) {
+      const id = i.toString(16).padStart(2, '0').repeat(32); // 64 chars, like a digest
+      await createLayerDir(root, id, [...ids].reverse());
+      ids.push(id);
+    }
+    const opt = await lowerdirOption(root, [...ids].reverse());
+    assert.equal(opt.split(':').length, 128);
+    assert.ok(opt.length < 4096, `${opt.length} bytes`);
+    // a container layer on top of all of them: full mount data still under a page
+    const top = 'c'.repeat(64);
+    await createLayerDir(root, top, [...ids].reverse());
+    const data = await mountData(root, top);
+    assert.ok(Buffer.byteLength(data) < 4096, `${data.length} bytes`);
+    assert.equal(data.slice('lowerdir='.length, data.indexOf(',')), opt.slice('lowerdir='.length));
+  });
+});

@@ -25,7 +25,8 @@ die() {
 # Debian packages: compiler for native/, static busybox for test rootfses, the peer runtimes
 # the tests and benchmarks compare against, and the tools the tests and benchmarks call.
 # qemu-system-x86 and xz-utils: the pure cgroup v2 guest the v2 tests run in (../shared/tools/run-in-cg2vm.sh).
-PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils)
+# docker-registry and apache2-utils (htpasswd): the real registry the image tests pull from, on 127.0.0.1.
+PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils docker-registry apache2-utils)
 MIN_NODE_MAJOR=20
 
 # ---------------------------------------------------------------------------------------------

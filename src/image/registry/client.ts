@@ -230,6 +230,11 @@ export class RegistryClient {
     this.auth = new Authorizer((host) => this.credentialsFor(host), this.fetchFn);
   }
 
+  /** What push and login share with the pull side: one Authorizer (and its token cache). */
+  transport(): { auth: Authorizer; fetchFn: FetchFn; userAgent: string; configPath?: string } {
+    return { auth: this.auth, fetchFn: this.fetchFn, userAgent: this.userAgent, configPath: this.opts.configPath };
+  }
+
   private async credentialsFor(host: string): Promise<Credentials | undefined> {
     const explicit = this.opts.credentials?.[host];
     if (explicit) return explicit;

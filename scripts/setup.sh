@@ -26,7 +26,8 @@ die() {
 # the tests and benchmarks compare against, and the tools the tests and benchmarks call.
 # qemu-system-x86 and xz-utils: the pure cgroup v2 guest the v2 tests run in (../shared/tools/run-in-cg2vm.sh).
 # docker-registry and apache2-utils (htpasswd): the real registry the image tests pull from, on 127.0.0.1.
-PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils docker-registry apache2-utils)
+# skopeo: the peer the image archive tests check interoperability with.
+PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils docker-registry apache2-utils skopeo)
 MIN_NODE_MAJOR=20
 
 # ---------------------------------------------------------------------------------------------

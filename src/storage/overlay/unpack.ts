@@ -1,0 +1,140 @@
+/**
+ * Unpacks an image's layers (from a ContentStore) into the overlay2 layout, one directory per
+ * layer named by the hex of its chain id, as dockerd does:
+ *
+ *   chainID(L0) = diffID(L0);  chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln))
+ *
+ * A layer is extracted into a temporary layer directory (`tmp-<hex>-<rand>`), its uncompressed
+ * stream hashed and checked against `rootfs.diff_ids[i]`, its device/whiteout/xattr metadata
+ * applied, its short link re-pointed at the final name and the `committed` marker written; then
+ * the temp directory is renamed into place in one step. A directory rename fails when the target
+ * exists (non-empty), so of concurrent unpacks of one layer exactly one wins and the others
+ * remove their temp directory and link. Layers whose directory already holds `committed` are
+ * skipped.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ContentStore } from '../../image/content/store';
+import { createDigester, digestOf, parseDigest, type Digest } from '../../image/digest';
+import { maybeGunzip } from '../../image/archive/import';
+import { extractLayer } from '../../image/layer/extract';
+import type { ImageConfig, ImageManifest } from '../../image/oci-types';
+import { applyLayerMeta } from '../../kernel/host-ops';
+import { createLayerDir, layerDir, overlayDir, readShortLink, removeLayer } from './layout';
+
+export const COMMITTED_MARKER = 'committed';
+
+export class UnpackError extends Error {}
+
+/** Docker chain ids (full digests) for `diffIds`, bottom first. */
+export function chainIds(diffIds: readonly (Digest | string)[]): Digest[] {
+  const out: Digest[] = [];
+  for (const raw of diffIds) {
+    const d = parseDigest(raw);
+    out.push(out.length === 0 ? d : digestOf(`${out[out.length - 1]} ${d}`));
+  }
+  return out;
+}
+
+function chainHex(d: Digest): string {
+  return d.slice(d.indexOf(':') + 1);
+}
+
+/** True when layer `id` exists and carries the `committed` marker. */
+export async function isLayerCommitted(root: string, id: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(path.join(layerDir(root, id), COMMITTED_MARKER))).isFile();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * Unpacks `manifest.layers` (verified against `config.rootfs.diff_ids`) under `root`.
+ * Returns the layer ids (chain id hex), bottom first.
+ */
+export async function unpackImage(
+  store: ContentStore,
+  root: string,
+  manifest: ImageManifest,
+  config: ImageConfig,
+): Promise<string[]> {
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new UnpackError(`manifest has ${manifest.layers.length} layers but config has ${diffIds.length} diff_ids`);
+  }
+  const ids = chainIds(diffIds).map(chainHex);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (await isLayerCommitted(root, id)) continue;
+    const parents = ids.slice(0, i).reverse(); // immediate parent first
+    await unpackLayer(store, root, id, parents, manifest.layers[i]!.mediaType, manifest.layers[i]!.digest, parseDigest(diffIds[i]!));
+  }
+  return ids;
+}
+
+async function unpackLayer(
+  store: ContentStore,
+  root: string,
+  id: string,
+  parents: string[],
+  mediaType: string,
+  blob: Digest,
+  diffId: Digest,
+): Promise<void> {
+  if (/zstd/i.test(mediaType ?? '')) throw new UnpackError(`layer ${blob}: unsupported media type ${mediaType}`);
+  const tmpId = `tmp-${id.slice(0, 64)}-${randomBytes(8).toString('hex')}`;
+  const tmpDir = await createLayerDir(root, tmpId, parents);
+  const link = await readShortLink(root, tmpId);
+  const linkPath = path.join(overlayDir(root), 'l', link);
+  let linkRepointed = false;
+  try {
+    // gzip is recognised by its magic bytes (covers both +gzip media types and mislabelled blobs).
+    const src = maybeGunzip(await store.open(blob));
+    const digester = createDigester(diffId.startsWith('sha512:') ? 'sha512' : 'sha256');
+    const tee = new PassThrough();
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        digester.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    const done = pipeline(src, hashing, tee);
+    done.catch(() => undefined);
+    const diff = path.join(tmpDir, 'diff');
+    const meta = await extractLayer(tee, diff, { whiteouts: 'overlay' });
+    tee.resume(); // drain trailing padding after the end-of-archive marker
+    await done;
+    const got = digester.digest();
+    if (got !== diffId) throw new UnpackError(`layer ${blob}: diff_id mismatch: expected ${diffId}, got ${got}`);
+    await applyLayerMeta(diff, meta);
+
+    // Point the short link at the final name (dangling until the rename below).
+    const tmpLink = `${linkPath}.${randomBytes(4).toString('hex')}`;
+    await fsp.symlink(`../${id}/diff`, tmpLink);
+    await fsp.rename(tmpLink, linkPath);
+    linkRepointed = true;
+    await fsp.writeFile(path.join(tmpDir, COMMITTED_MARKER), '', { mode: 0o644 });
+    try {
+      await fsp.rename(tmpDir, layerDir(root, id));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      // Lost a race (or a foreign directory is in the way).
+      await cleanup();
+      if (!(await isLayerCommitted(root, id))) throw new UnpackError(`layer ${id} exists but is not committed`);
+    }
+  } catch (e) {
+    await cleanup().catch(() => undefined);
+    throw e;
+  }
+
+  async function cleanup(): Promise<void> {
+    if (linkRepointed) await fsp.unlink(linkPath).catch(() => undefined);
+    await removeLayer(root, tmpId);
+  }
+}

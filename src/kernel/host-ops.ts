@@ -2,6 +2,7 @@
 // attaching a cgroup v2 device filter (bpf(2)) and v1 OOM notifications (eventfd).
 import { encodePlan } from '../runtime/plan/encode';
 import { StageChannel } from './stage';
+import type { DeviceEntry } from '../image/layer/extract';
 
 export class HostOpError extends Error {}
 
@@ -53,16 +54,7 @@ export function watchOomV1(memoryDir: string, onOom: () => void, onGone?: () => 
 
 /** What `applyLayerMeta` writes: the parts of `extractLayer`'s result Node cannot create. */
 export interface LayerMeta {
-  devices: {
-    path: string;
-    type: 'char' | 'block' | 'fifo';
-    major: number;
-    minor: number;
-    mode: number;
-    uid: number;
-    gid: number;
-    mtime: Date;
-  }[];
+  devices: DeviceEntry[];
   whiteouts: string[];
   opaque: string[];
   /** values: strings are written as their UTF-8 bytes, Buffers as they are */

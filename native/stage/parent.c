@@ -91,14 +91,33 @@ static int wait_init(pid_t init, int master)
 	return 0;
 }
 
-/* Join the container's cgroups before any fork, so every process is born inside them. */
-void join_cgroups(const struct plan *p)
+/* Writes our pid into the cgroup.procs file of every `keyword` record. */
+static void move_self(const struct plan *p, const char *keyword)
 {
 	char pidbuf[32];
 	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
 	for (int i = 0; i < p->nrecs; i++)
-		if (rec_is(&p->recs[i], "cgroup"))
+		if (rec_is(&p->recs[i], keyword))
 			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
+}
+
+/* Join the container's cgroups before any fork, so every process is born inside them. */
+void join_cgroups(const struct plan *p)
+{
+	move_self(p, "cgroup");
+}
+
+/* A unix stream socket connected to `path` (the caller's, from the host side). */
+static int connect_unix(const char *path, const char *what)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		fail(ENAMETOOLONG, "%s path %s", what, path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		fail(errno, "connecting to %s %s", what, path);
+	return s;
 }
 
 int run_parent(struct plan *p)
@@ -120,24 +139,10 @@ int run_parent(struct plan *p)
 		if (g_fifo < 0)
 			fail(errno, "opening %s", r->f[1]);
 	}
-	if ((r = plan_find(p, "consolesock"))) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		if (strlen(r->f[1]) >= sizeof sa.sun_path)
-			fail(ENAMETOOLONG, "console socket path %s", r->f[1]);
-		strcpy(sa.sun_path, r->f[1]);
-		g_console_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (g_console_sock < 0 || connect(g_console_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
-			fail(errno, "connecting to console socket %s", r->f[1]);
-	}
-	if ((r = plan_find(p, "seccomplistener"))) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		if (strlen(r->f[1]) >= sizeof sa.sun_path)
-			fail(ENAMETOOLONG, "seccomp listener path %s", r->f[1]);
-		strcpy(sa.sun_path, r->f[1]);
-		g_seccomp_sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (g_seccomp_sock < 0 || connect(g_seccomp_sock, (struct sockaddr *)&sa, sizeof sa) < 0)
-			fail(errno, "connecting to the seccomp listener %s", r->f[1]);
-	}
+	if ((r = plan_find(p, "consolesock")))
+		g_console_sock = connect_unix(r->f[1], "console socket");
+	if ((r = plan_find(p, "seccomplistener")))
+		g_seccomp_sock = connect_unix(r->f[1], "seccomp listener");
 	if ((r = plan_find(p, "statusfile"))) {
 		g_status_fd = open(r->f[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (g_status_fd < 0)
@@ -194,11 +199,7 @@ int run_parent(struct plan *p)
 		return 0;
 	/* We stay to wait for the init: not inside its cgroup, where we would count
 	 * against its pids and memory limits. */
-	char pidbuf[32];
-	int pidlen = snprintf(pidbuf, sizeof pidbuf, "%d", getpid());
-	for (int i = 0; i < p->nrecs; i++)
-		if (rec_is(&p->recs[i], "leavecgroup"))
-			write_proc_file(p->recs[i].f[1], pidbuf, (size_t)pidlen);
+	move_self(p, "leavecgroup");
 
 	int master = -1;
 	if (plan_find(p, "ptyproxy"))

@@ -1,3 +1,4 @@
+import { RuntimeError } from '../errors';
 // Flag parsing as runc's CLI (urfave/cli) accepts it: "-flag", "--flag", "--flag=value",
 // "--flag value", booleans with optional "=true|false", repeatable flags.
 
@@ -14,6 +15,12 @@ export interface Parsed {
 }
 
 export class UsageError extends Error {}
+
+/** The single container id a command takes (a RuntimeError, exit 1, as runc's). */
+export function oneId(p: Parsed, cmd: string): string {
+  if (p.positional.length !== 1) throw new RuntimeError(`${cmd}: expected exactly one container id, got ${p.positional.length}`);
+  return p.positional[0];
+}
 
 export function parseArgs(argv: string[], table: FlagTable, opts: { stopAfterPositionals?: number } = {}): Parsed {
   const byName = new Map<string, [string, FlagSpec]>();

@@ -8,13 +8,8 @@ import { updateContainer } from '../../lifecycle/update';
 import { parseJson } from '../../spec/json';
 import type { LinuxCPU, LinuxMemory, LinuxResources } from '../../spec/types';
 import { validateSpec, SpecError } from '../../spec/validate';
-import { Parsed, bool, parseArgs, str } from '../args';
+import { Parsed, bool, parseArgs, str, oneId } from '../args';
 import { parseBytes, parseInteger } from '../units';
-
-function oneId(p: Parsed, cmd: string): string {
-  if (p.positional.length !== 1) throw new RuntimeError(`${cmd}: expected exactly one container id`);
-  return p.positional[0];
-}
 
 export async function cmdPause(ctx: RuntimeContext, argv: string[]): Promise<number> {
   await pauseContainer(ctx, oneId(parseArgs(argv, {}), 'pause'));

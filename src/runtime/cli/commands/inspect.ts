@@ -4,12 +4,11 @@ import { loadCgroupManager } from '../../cgroups';
 import { RuntimeError } from '../../errors';
 import type { RuntimeContext } from '../../lifecycle/context';
 import { ociState } from '../../lifecycle/status';
-import { bool, parseArgs, str } from '../args';
+import { bool, parseArgs, str, oneId } from '../args';
 
 export async function cmdState(ctx: RuntimeContext, argv: string[]): Promise<number> {
   const p = parseArgs(argv, {});
-  if (p.positional.length !== 1) throw new RuntimeError('state: expected exactly one container id');
-  process.stdout.write(JSON.stringify(ociState(ctx.store, ctx.store.read(p.positional[0])), null, '  ') + '\n');
+  process.stdout.write(JSON.stringify(ociState(ctx.store, ctx.store.read(oneId(p, 'state'))), null, '  ') + '\n');
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // create, start, run, kill, delete.
-import { Parsed, bool, parseArgs, str } from '../args';
+import { Parsed, bool, parseArgs, str, oneId } from '../args';
 import { RuntimeError } from '../../errors';
 import type { RuntimeContext } from '../../lifecycle/context';
 import { createContainer } from '../../lifecycle/create';
@@ -18,11 +18,6 @@ const CREATE_FLAGS = {
   'no-new-keyring': { kind: 'bool' },
   'preserve-fds': { kind: 'string' },
 } as const;
-
-function oneId(p: Parsed, usage: string): string {
-  if (p.positional.length !== 1) throw new RuntimeError(`${usage}: expected exactly one container id, got ${p.positional.length}`);
-  return p.positional[0];
-}
 
 function createOptions(p: Parsed, id: string) {
   const fds = str(p, 'preserve-fds');

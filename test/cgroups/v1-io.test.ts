@@ -1,6 +1,7 @@
 // Real-kernel proof for the v1 blkio and devices controllers (root, legacy or
 // hybrid host). The block device is a loop device over a temp file, made with
 // `losetup --find --show` and detached in after() (only that one).
+import { describe } from "../runtime/helpers";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -9,7 +10,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Bundle, makeBundle, TestSpec } from "../fixtures/busybox";
-import { CliResult, cleanupRuntime, runtimeCli, testRoot } from "../fixtures/runtime";
+import { cleanupRuntime, runtimeCli, testRoot } from "../fixtures/runtime";
 import { detectLayout, loadCgroupManager } from "../../src/runtime/cgroups";
 import type { LinuxResources } from "../../src/runtime/spec/types";
 
@@ -70,9 +71,6 @@ function bundle(script: string, resources: LinuxResources, modify?: (s: TestSpec
   });
   bundles.push(b);
   return b;
-}
-function describe(r: CliResult): string {
-  return `exit ${r.code}${r.timedOut ? " timed out" : ""}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
 test("blkio: dd with O_DIRECT from a loop device throttled to 1 MiB/s reads at 1 MiB/s ± 20%", { skip: skipBlk }, (t) => {

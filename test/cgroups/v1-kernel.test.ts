@@ -3,6 +3,7 @@
 // page was first used; pids.max only refuses forks; hugetlb on a hybrid host.
 // Cgroups made directly live under /berth/berth-test-k-<random>-*; every
 // process and cgroup is removed in after().
+import { describe, sleep, waitFor } from "../runtime/helpers";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -10,7 +11,7 @@ import * as path from "node:path";
 import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Bundle, busyboxPath, makeBundle } from "../fixtures/busybox";
-import { CliResult, cleanupRuntime, runtimeCli, testRoot } from "../fixtures/runtime";
+import { cleanupRuntime, runtimeCli, testRoot } from "../fixtures/runtime";
 import { CgroupManager, createCgroupManager, detectLayout, loadCgroupManager } from "../../src/runtime/cgroups";
 import type { LinuxResources } from "../../src/runtime/spec/types";
 
@@ -43,19 +44,6 @@ after(async () => {
   }
 });
 
-function describe(r: CliResult): string {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A cgroup of our own under /berth (all hierarchies), with `resources` applied. */
 async function cgroup(name: string, resources: LinuxResources = {}): Promise<CgroupManager> {
@@ -109,7 +97,7 @@ test("memory: pages charged before a process moves into a cgroup stay charged to
   join(a, "memory", p.c.pid!);
   const baseA = memUsage(a);
   p.c.stdin!.write("go\n");
-  await until("the allocation", () => p.out().includes("ready"));
+  await waitFor("the allocation", () => p.out().includes("ready"), 10_000);
   const usedA = memUsage(a) - baseA;
   assert.ok(usedA >= 16 * MiB, `cgroup a charged ${usedA}`);
   join(b, "memory", p.c.pid!);
@@ -119,7 +107,7 @@ test("memory: pages charged before a process moves into a cgroup stay charged to
   assert.ok(memUsage(a) - baseA >= 16 * MiB, "a keeps the charge of a process it no longer has");
   p.c.stdin!.end();
   await new Promise((r) => p.c.once("exit", r));
-  await until("the charge to go with the process", () => memUsage(a) - baseA < 4 * MiB);
+  await waitFor("the charge to go with the process", () => memUsage(a) - baseA < 4 * MiB, 10_000);
 });
 
 test("pids: moving processes in may push pids.current above pids.max; only fork is refused", { skip }, async () => {

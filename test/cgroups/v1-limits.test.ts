@@ -3,6 +3,7 @@
 // quota, cpuset. Containers run through bin/berth-runtime with busybox bundles;
 // their cgroups are read through the manager rebuilt from the state file.
 // Everything is removed in after(), also when a test fails.
+import { describe, sleep, waitFor } from "../runtime/helpers";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -40,9 +41,6 @@ function bundle(args: string[], resources: LinuxResources): Bundle {
 }
 const sh = (script: string, resources: LinuxResources): Bundle => bundle(["sh", "-c", script], resources);
 
-function describe(r: CliResult): string {
-  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ""}${r.timedOut ? " timed out" : ""}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
 function ok(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what}: ${describe(r)}`);
   return r;
@@ -59,16 +57,6 @@ function start(b: Bundle): CgroupManager {
   ok(runtimeCli(["create", "--bundle", b.dir, b.id]), `create ${b.id}`);
   ok(runtimeCli(["start", b.id]), `start ${b.id}`);
   return manager(b.id);
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** busybox awk building a string by doubling; its peak memory is about 2.2 × `bytes`. */
@@ -94,7 +82,7 @@ test("memory: with disableOOMKiller the allocator stalls (under_oom 1) and finis
   pending.push(run);
   const oomControl = path.join("/sys/fs/cgroup/memory/berth", b.id, "memory.oom_control");
   const read = () => (fs.existsSync(oomControl) ? fs.readFileSync(oomControl, "utf8") : "");
-  await until("under_oom 1", () => /^under_oom 1$/m.test(read()));
+  await waitFor("under_oom 1", () => /^under_oom 1$/m.test(read()), 10_000);
   const m = manager(b.id);
   await sleep(300);
   const s = m.stats().memory;
@@ -150,10 +138,10 @@ test("update: raising and lowering a live memory limit; an allocation that faile
 test("update: a limit below the memory in use is refused (checkBeforeUpdate, or EBUSY from the kernel) and leaves the limit alone", { skip }, async () => {
   const b = sh(awkAlloc(16 * MiB, 'system("sleep 60")'), { memory: { limit: 256 * MiB } });
   const m = start(b);
-  const usage = await until("the container to hold 16 MiB", () => {
+  const usage = await waitFor("the container to hold 16 MiB", () => {
     const u = m.stats().memory.usage.usage ?? 0;
     return u > 16 * MiB && u;
-  });
+  }, 10_000);
   await assert.rejects(m.apply({ memory: { limit: 8 * MiB, checkBeforeUpdate: true } }, { update: true }), (e: Error) => {
     assert.ok(e instanceof CgroupError);
     assert.match(e.message, /^linux\.resources\.memory\.limit: the new limit 8388608 is below the container's current memory usage \d+ \(memory\.checkBeforeUpdate is set\)/);

@@ -25,7 +25,6 @@
  * ...tar.gzip for a compressed layer). On any error nothing is tagged; blobs
  * already ingested stay in the store unreferenced (garbage for GC).
  */
-import { createGunzip } from 'node:zlib';
 import { pipeline, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline as pipelineP } from 'node:stream/promises';
 import * as path from 'node:path';
@@ -43,7 +42,13 @@ import {
 import type { ContentStore } from '../content/store';
 import { canonicalRefName, type RefStore } from '../content/refs';
 import { normalizeReference } from '../reference';
-import { maybeGunzip } from './import';
+import { decompressed, sniffCompression, type Compression } from '../layer/decompress';
+
+const LAYER_MEDIA_TYPE: Record<Compression, string> = {
+  gzip: MediaTypes.DOCKER_LAYER_GZIP,
+  zstd: MediaTypes.OCI_LAYER_ZSTD,
+  none: MediaTypes.DOCKER_LAYER,
+};
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -68,26 +73,26 @@ export interface LoadedImage {
 
 // ---- helpers --------------------------------------------------------------------------
 
-async function isGzipBlob(store: ContentStore, d: Digest): Promise<boolean> {
+async function blobCompression(store: ContentStore, d: Digest): Promise<Compression> {
   const s = await store.open(d);
   try {
+    const head: Buffer[] = [];
+    let n = 0;
     for await (const c of s) {
-      const b = c as Buffer;
-      return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+      head.push(c as Buffer);
+      n += (c as Buffer).length;
+      if (n >= 4) break;
     }
-    return false;
+    return sniffCompression(Buffer.concat(head));
   } finally {
     s.destroy();
   }
 }
 
 /** Uncompressed content of a stored layer. */
-async function openPlain(store: ContentStore, d: Digest, gzip: boolean): Promise<Readable> {
+async function openPlain(store: ContentStore, d: Digest, compressed: boolean): Promise<Readable> {
   const s = await store.open(d);
-  if (!gzip) return s;
-  return pipeline(s, createGunzip(), () => {
-    /* errors surface on the gunzip stream */
-  });
+  return compressed ? decompressed(s) : s;
 }
 
 async function hashStream(s: Readable): Promise<{ digest: Digest; size: number }> {
@@ -109,7 +114,7 @@ function familiarTag(canonical: string): { repo: string; tag: string; familiar: 
 interface SaveImage {
   config: Digest;
   configSize: number;
-  layers: { stored: Digest; gzip: boolean }[];
+  layers: { stored: Digest; compressed: boolean }[];
   diffIds: Digest[];
   tags: string[];
 }
@@ -139,7 +144,7 @@ export async function saveDockerArchive(
         throw new ArchiveError(`save: ${name}: manifest has ${manifest.layers.length} layers, config ${diffIds.length} diff_ids`);
       }
       const layers: SaveImage['layers'] = [];
-      for (const l of manifest.layers) layers.push({ stored: l.digest, gzip: await isGzipBlob(store, l.digest) });
+      for (const l of manifest.layers) layers.push({ stored: l.digest, compressed: (await blobCompression(store, l.digest)) !== 'none' });
       img = {
         config: manifest.config.digest,
         configSize: await store.size(manifest.config.digest),
@@ -192,12 +197,12 @@ export async function saveDockerArchive(
       for (let i = 0; i < img.layers.length; i++) {
         const l = img.layers[i]!;
         const diffId = img.diffIds[i]!;
-        const { digest, size } = await hashStream(await openPlain(store, l.stored, l.gzip));
+        const { digest, size } = await hashStream(await openPlain(store, l.stored, l.compressed));
         if (digest !== diffId) {
           throw new ArchiveError(`save: layer ${l.stored} has diffID ${digest}, config expects ${diffId}`);
         }
         if (!written.has(diffId)) {
-          await addStream(blobName(diffId), size, await openPlain(store, l.stored, l.gzip));
+          await addStream(blobName(diffId), size, await openPlain(store, l.stored, l.compressed));
           written.add(diffId);
         }
         layerDescs.push({ mediaType: MediaTypes.OCI_LAYER, digest: diffId, size });
@@ -316,7 +321,7 @@ function normPath(p: string): string {
 export async function loadDockerArchive(store: ContentStore, refs: RefStore, input: Readable): Promise<LoadedImage[]> {
   const entries = new Map<string, Entry>();
   const extract = tar.extract();
-  const src = maybeGunzip(input);
+  const src = decompressed(input);
   const walker = tarEndDetector();
   pipeline(src, walker.stream, extract, () => {
     /* errors surface on extract */
@@ -430,12 +435,12 @@ export async function loadDockerArchive(store: ContentStore, refs: RefStore, inp
     const layers: Descriptor[] = [];
     for (const [j, lp] of m.Layers.entries()) {
       const blob = await toBlob(lp);
-      const gzip = await isGzipBlob(store, blob.digest);
-      const diffId = gzip ? (await hashStream(await openPlain(store, blob.digest, true))).digest : blob.digest;
+      const compression = await blobCompression(store, blob.digest);
+      const diffId = compression !== 'none' ? (await hashStream(await openPlain(store, blob.digest, true))).digest : blob.digest;
       if (diffId !== diffIds[j]) {
         throw new ArchiveError(`load: layer ${lp}: diffID mismatch: config expects ${diffIds[j]}, layer has ${diffId}`);
       }
-      layers.push({ mediaType: gzip ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.DOCKER_LAYER, digest: blob.digest, size: blob.size });
+      layers.push({ mediaType: LAYER_MEDIA_TYPE[compression], digest: blob.digest, size: blob.size });
     }
     const cfg = await store.put(configBuf, configDigest);
     const manifest: ImageManifest = {

@@ -13,8 +13,9 @@
  * - `changes` are parsed before anything is stored: an unknown or malformed
  *   instruction throws ImportChangeError and leaves the store untouched.
  */
-import { createGunzip, createGzip } from 'node:zlib';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { decompressed } from '../layer/decompress';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { createDigester, digestOf, type Digest } from '../digest';
 import { MediaTypes, type ContainerConfig, type ImageConfig, type ImageManifest, type Platform } from '../oci-types';
 import type { ContentStore, IngestSource } from '../content/store';
@@ -49,56 +50,6 @@ export interface ImportResult {
 
 // ---- stream helpers -----------------------------------------------------------------
 
-const GZIP_MAGIC = [0x1f, 0x8b];
-
-/**
- * Returns a Readable of the decompressed bytes of `source`: gzip input (sniffed
- * from the first two bytes) is gunzipped, anything else passes through.
- */
-export function maybeGunzip(source: IngestSource): Readable {
-  async function* gen(): AsyncGenerator<Buffer> {
-    const it = (source as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator]
-      ? (source as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator]()
-      : toAsync(source as Iterable<Buffer | Uint8Array | string>);
-    const head: Buffer[] = [];
-    let headLen = 0;
-    let done = false;
-    while (headLen < 2) {
-      const r = await it.next();
-      if (r.done) {
-        done = true;
-        break;
-      }
-      const b = typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value);
-      head.push(b);
-      headLen += b.length;
-    }
-    const first = Buffer.concat(head);
-    async function* rest(): AsyncGenerator<Buffer> {
-      if (first.length > 0) yield first;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value);
-      }
-    }
-    if (first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1]) {
-      const gunzip = createGunzip();
-      const out = pipeline(Readable.from(rest()), gunzip, () => {
-        /* errors surface on gunzip */
-      });
-      for await (const c of out) yield c as Buffer;
-    } else {
-      yield* rest();
-    }
-  }
-  return Readable.from(gen(), { objectMode: false });
-}
-
-async function* toAsync<T>(it: Iterable<T>): AsyncGenerator<T> {
-  yield* it;
-}
 
 /** Pass-through that hashes what flows through it. */
 function hashingStream(): { stream: Transform; result: () => { digest: Digest; size: number } } {
@@ -281,7 +232,7 @@ export async function importTarball(
   const containerConfig = applyChanges(opts.changes ?? []);
   const refName = opts.ref !== undefined ? canonicalRefName(opts.ref) : undefined;
 
-  const plain = maybeGunzip(tarStream);
+  const plain = decompressed(tarStream);
   const hasher = hashingStream();
   const gz = createGzip();
   const compressed = pipeline(plain, hasher.stream, gz, () => {

@@ -19,7 +19,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../../image/content/store';
 import { createDigester, digestOf, parseDigest, type Digest } from '../../image/digest';
-import { maybeGunzip } from '../../image/archive/import';
+import { decompressed } from '../../image/layer/decompress';
 import { extractLayer } from '../../image/layer/extract';
 import type { ImageConfig, ImageManifest } from '../../image/oci-types';
 import { applyLayerMeta } from '../../kernel/host-ops';
@@ -72,7 +72,7 @@ export async function unpackImage(
     const id = ids[i]!;
     if (await isLayerCommitted(root, id)) continue;
     const parents = ids.slice(0, i).reverse(); // immediate parent first
-    await unpackLayer(store, root, id, parents, manifest.layers[i]!.mediaType, manifest.layers[i]!.digest, parseDigest(diffIds[i]!));
+    await unpackLayer(store, root, id, parents, manifest.layers[i]!.digest, parseDigest(diffIds[i]!));
   }
   return ids;
 }
@@ -82,19 +82,17 @@ async function unpackLayer(
   root: string,
   id: string,
   parents: string[],
-  mediaType: string,
   blob: Digest,
   diffId: Digest,
 ): Promise<void> {
-  if (/zstd/i.test(mediaType ?? '')) throw new UnpackError(`layer ${blob}: unsupported media type ${mediaType}`);
   const tmpId = `tmp-${id.slice(0, 64)}-${randomBytes(8).toString('hex')}`;
   const tmpDir = await createLayerDir(root, tmpId, parents);
   const link = await readShortLink(root, tmpId);
   const linkPath = path.join(overlayDir(root), 'l', link);
   let linkRepointed = false;
   try {
-    // gzip is recognised by its magic bytes (covers both +gzip media types and mislabelled blobs).
-    const src = maybeGunzip(await store.open(blob));
+    // gzip and zstd are recognised by their magic bytes (mislabelled blobs included).
+    const src = decompressed(await store.open(blob));
     const digester = createDigester(diffId.startsWith('sha512:') ? 'sha512' : 'sha256');
     const tee = new PassThrough();
     const hashing = new Transform({

@@ -222,6 +222,21 @@ export function applyChanges(changes: readonly string[], base: ContainerConfig =
 
 // ---- import -------------------------------------------------------------------------
 
+/** Stores an uncompressed layer tar gzipped; returns the blob, its diff_id and plain size. */
+export async function storeGzipLayer(
+  store: ContentStore,
+  plain: NodeJS.ReadableStream,
+): Promise<{ layer: { digest: Digest; size: number }; diffId: Digest; plainSize: number }> {
+  const hasher = hashingStream();
+  const gz = createGzip();
+  const compressed = pipeline(plain, hasher.stream, gz, () => {
+    /* errors surface on gz, and so in ingest */
+  });
+  const layer = await store.ingest(compressed);
+  const { digest: diffId, size: plainSize } = hasher.result();
+  return { layer, diffId, plainSize };
+}
+
 export async function importTarball(
   store: ContentStore,
   refs: RefStore,
@@ -232,14 +247,7 @@ export async function importTarball(
   const containerConfig = applyChanges(opts.changes ?? []);
   const refName = opts.ref !== undefined ? canonicalRefName(opts.ref) : undefined;
 
-  const plain = decompressed(tarStream);
-  const hasher = hashingStream();
-  const gz = createGzip();
-  const compressed = pipeline(plain, hasher.stream, gz, () => {
-    /* errors surface on gz, and so in ingest */
-  });
-  const layer = await store.ingest(compressed);
-  const { digest: diffId, size: plainSize } = hasher.result();
+  const { layer, diffId, plainSize } = await storeGzipLayer(store, decompressed(tarStream));
   if (plainSize === 0) throw new Error('import: the tarball is empty');
 
   const created = (opts.created ?? new Date()).toISOString();

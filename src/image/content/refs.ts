@@ -4,9 +4,7 @@
  * process are serialised; the on-disk file is always either the old or the new
  * complete version.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants as fsc } from 'node:fs';
-import * as path from 'node:path';
+import { AtomicJsonFile } from './json-file';
 import { parseDigest, type Digest } from '../digest';
 import { normalizeReference, ReferenceError } from '../reference';
 import { isIndexMediaType, isManifestMediaType, type ImageIndex, type ImageManifest } from '../oci-types';
@@ -37,69 +35,20 @@ export function canonicalRefName(ref: string): string {
 
 export class RefStore {
   readonly file: string;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly db: AtomicJsonFile<RefsFile>;
 
   /** `file` is the JSON path, e.g. <root>/refs.json. */
   constructor(file: string) {
-    this.file = path.resolve(file);
-  }
-
-  private async load(): Promise<RefsFile> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: FILE_VERSION, refs: {} };
-      throw e;
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`refs database ${this.file} is corrupt: ${(e as Error).message}`);
-    }
-    const f = data as RefsFile;
-    if (typeof f !== 'object' || f === null || f.version !== FILE_VERSION || typeof f.refs !== 'object' || f.refs === null) {
-      throw new Error(`refs database ${this.file} has an unsupported format`);
-    }
-    return f;
-  }
-
-  private async save(data: RefsFile): Promise<void> {
-    const dir = path.dirname(this.file);
-    await fsp.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.${path.basename(this.file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
-      try {
-        await fh.writeFile(JSON.stringify(data, null, 2) + '\n');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, this.file);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-    const dfh = await fsp.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-    try {
-      await dfh.sync();
-    } finally {
-      await dfh.close();
-    }
-  }
-
-  /** Serialise read-modify-write cycles within this process. */
-  private mutate<T>(fn: (data: RefsFile) => T | Promise<T>): Promise<T> {
-    const run = this.chain.then(async () => {
-      const data = await this.load();
-      const result = await fn(data);
-      await this.save(data);
-      return result;
+    this.db = new AtomicJsonFile<RefsFile>(file, 'refs database', () => ({ version: FILE_VERSION, refs: {} }), (d) => {
+      const f = d as RefsFile;
+      const ok = typeof f === 'object' && f !== null && f.version === FILE_VERSION && typeof f.refs === 'object' && f.refs !== null;
+      return ok ? undefined : 'has an unsupported format';
     });
-    this.chain = run.catch(() => undefined);
-    return run;
+    this.file = this.db.file;
+  }
+
+  private mutate<T>(fn: (data: RefsFile) => T | Promise<T>): Promise<T> {
+    return this.db.mutate(fn);
   }
 
   /** Point `ref` at `target`; returns the previous target if any. */
@@ -128,15 +77,13 @@ export class RefStore {
   /** Look up a reference (familiar or canonical). */
   async resolve(ref: string): Promise<RefRecord | undefined> {
     const name = canonicalRefName(ref);
-    await this.chain;
-    return (await this.load()).refs[name];
+    return (await this.db.read()).refs[name];
   }
 
   /** All records, sorted by name; optionally only those pointing at `target`. */
   async list(target?: Digest | string): Promise<RefRecord[]> {
-    await this.chain;
     const want = target !== undefined ? parseDigest(target) : undefined;
-    return Object.values((await this.load()).refs)
+    return Object.values((await this.db.read()).refs)
       .filter((r) => want === undefined || r.target === want)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

@@ -1,6 +1,7 @@
 // RegistryClient against a real docker-registry (distribution v2) on 127.0.0.1.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -225,5 +226,63 @@ describe('registry client (htpasswd Basic auth)', { skip }, () => {
     fs.writeFileSync(cfg2, JSON.stringify({ auths: { [`http://${reg.host}`]: { username: 'alice', password: 's3cret' } } }));
     const m = await new RegistryClient({ configPath: cfg2 }).resolveManifest(normalizeReference(`${reg.host}/private/app@${img.manifestDigest}`));
     assert.equal(m.digest, img.manifestDigest);
+  });
+});
+
+describe('registry client: malformed descriptors from a registry', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const cfg = json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  const cfgDesc = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${createHash('sha256').update(cfg).digest('hex')}`, size: cfg.length };
+  /** A fake registry serving one manifest (or index) for every manifest GET. */
+  const serving = (doc: unknown, mediaType: string): RegistryClient => {
+    const body = json(doc);
+    let blobGets = 0;
+    const client = new RegistryClient({
+      fetch: async (url: string | URL | Request) => {
+        const u = String(url);
+        if (u.includes('/manifests/')) return new Response(body, { status: 200, headers: { 'content-type': mediaType } });
+        blobGets++;
+        return new Response(u.includes(cfgDesc.digest) ? cfg : 'x', { status: 200 });
+      },
+    });
+    Object.defineProperty(client, 'blobGets', { get: () => blobGets });
+    return client;
+  };
+  const ref = normalizeReference('127.0.0.1:1/berth-test/bad:1');
+  const manifest = (layers: unknown[]) => ({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfgDesc, layers });
+
+  for (const [what, layer, detail] of [
+    ['a path-like digest', { mediaType: 'x', digest: 'sha256:../../etc/passwd', size: 1 }, 'an invalid digest "sha256:../../etc/passwd"'],
+    ['a string size', { mediaType: 'x', digest: `sha256:${'a'.repeat(64)}`, size: '1' }, 'an invalid size "1"'],
+    ['a negative size', { mediaType: 'x', digest: `sha256:${'a'.repeat(64)}`, size: -1 }, 'an invalid size -1'],
+    ['no size', { mediaType: 'x', digest: `sha256:${'a'.repeat(64)}` }, 'an invalid size undefined'],
+  ] as const) {
+    it(`a layer with ${what} is a protocol error naming the layer, before any download`, async () => {
+      const store = tmpStore(dirs);
+      const client = serving(manifest([{ mediaType: 'x', digest: cfgDesc.digest, size: cfg.length }, layer]), 'application/vnd.oci.image.manifest.v1+json');
+      await assert.rejects(client.pull(ref, store), (e: unknown) => {
+        assert.ok(e instanceof RegistryError, String(e));
+        assert.equal(e.code, 'protocol');
+        assert.equal(e.message, `manifest for 127.0.0.1:1/berth-test/bad:1: layer 1 has ${detail}`);
+        return true;
+      });
+      assert.equal((client as unknown as { blobGets: number }).blobGets, 0);
+      assert.deepEqual(await store.list(), []);
+    });
+  }
+
+  it('an index entry with a malformed digest is rejected before it is put in a URL', async () => {
+    const client = serving(
+      { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:../../x', size: 10, platform: { os: 'linux', architecture: 'amd64' } }] },
+      'application/vnd.oci.image.index.v1+json',
+    );
+    await assert.rejects(client.resolveManifest(ref), {
+      name: 'RegistryError',
+      message: 'index for 127.0.0.1:1/berth-test/bad:1: manifest for linux/amd64 has an invalid digest "sha256:../../x"',
+    });
   });
 });

@@ -13,7 +13,7 @@
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { DigestError, digestAlgorithm, parseDigest, type Digest } from '../digest';
+import { DigestError, digestAlgorithm, isDigest, parseDigest, type Digest } from '../digest';
 import {
   MANIFEST_ACCEPT,
   MediaTypes,
@@ -159,6 +159,16 @@ export function selectPlatform(index: ImageIndex, want: PlatformSpec, refString:
     );
   }
   return pick;
+}
+
+/**
+ * A descriptor from a registry is untrusted input: its digest goes into URLs and store paths,
+ * its size bounds the download. Reject malformed ones up front, saying where they are.
+ */
+function checkDescriptor(d: Descriptor, what: string): void {
+  if (typeof d !== 'object' || d === null) throw new RegistryError('protocol', `${what} is not a descriptor`);
+  if (!isDigest(d.digest)) throw new RegistryError('protocol', `${what} has an invalid digest ${JSON.stringify(d.digest)}`);
+  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryError('protocol', `${what} has an invalid size ${JSON.stringify(d.size)}`);
 }
 
 interface ErrorBody {
@@ -371,6 +381,7 @@ export class RegistryClient {
       const index = first.body as ImageIndex;
       if (!Array.isArray(index.manifests)) throw new RegistryError('protocol', `index for ${refString} has no manifests`);
       const desc = selectPlatform(index, platform, refString);
+      checkDescriptor(desc, `index for ${refString}: manifest for ${platformString(platform)}`);
       const m = await this.fetchManifest(ref, desc.digest, signal);
       if (m.digest !== desc.digest) {
         throw new RegistryError('digest-mismatch', `manifest for ${refString}: digest mismatch: expected ${desc.digest}, got ${m.digest}`);
@@ -462,6 +473,8 @@ export class RegistryClient {
     if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
       throw new RegistryError('protocol', `manifest for ${ref.familiarString()} has no config or layers`);
     }
+    checkDescriptor(manifest.config, `manifest for ${ref.familiarString()}: config`);
+    manifest.layers.forEach((l, i) => checkDescriptor(l, `manifest for ${ref.familiarString()}: layer ${i}`));
     const layerDigests = new Set(manifest.layers.map((l) => l.digest));
     const blobs: Descriptor[] = [manifest.config];
     const seen = new Set<string>([manifest.config.digest]);

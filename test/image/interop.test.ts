@@ -18,6 +18,7 @@ import { digestOf, type Digest } from '../../src/image/digest';
 import { MediaTypes, type ImageConfig, type ImageManifest } from '../../src/image/oci-types';
 import { normalizeReference } from '../../src/image/reference';
 import { RegistryClient, RegistryError } from '../../src/image/registry/client';
+import { push } from '../../src/image/registry/push';
 import { loadArchive } from '../../src/image/archive/load';
 import { saveOciArchive } from '../../src/image/archive/oci-archive';
 import { diffDir } from '../../src/storage/overlay/layout';
@@ -212,6 +213,22 @@ describe('registry interop: skopeo pushes, berth pulls and unpacks', { skip: ski
       await unpackAndCheck(store, r.manifestDigest, fmt);
     });
   }
+
+  it('the other way: berth loads a zstd oci-archive from skopeo, pushes it, skopeo pulls it (verifying) unchanged', async () => {
+    const file = path.join(tmp, 'push-zstd.tar');
+    await skopeo('copy', '--dest-compress-format', 'zstd', `oci:${layout}:1`, `oci-archive:${file}:berth-test/pushed:1`);
+    const b = fresh();
+    const [img] = await loadArchive(b.store, b.refs, fs.createReadStream(file));
+    const client = new RegistryClient();
+    const res = await push(client, normalizeReference(`${reg.host}/berth-test/pushed:1`), b.store, img!.manifestDigest);
+    assert.equal(res.digest, img!.manifestDigest);
+    const out = newDir('pulled');
+    await skopeo('copy', '--src-tls-verify=false', `docker://${reg.host}/berth-test/pushed:1`, `oci:${out}:1`);
+    const index = JSON.parse(fs.readFileSync(path.join(out, 'index.json'), 'utf8'));
+    assert.equal(index.manifests[0].digest, img!.manifestDigest);
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'blobs/sha256', img!.manifestDigest.slice(7)), 'utf8')) as ImageManifest;
+    assert.deepEqual(m.layers.map((l) => l.mediaType), [MediaTypes.OCI_LAYER_ZSTD, MediaTypes.OCI_LAYER_ZSTD]);
+  });
 
   it('a registry serving a zstd blob whose bytes do not match its digest: digest mismatch, blob not stored', async () => {
     // A distinct image (its own blobs), pushed as zstd, then one layer corrupted in the registry's storage.

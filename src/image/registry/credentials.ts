@@ -96,6 +96,8 @@ export async function removeCredentials(configPath: string, host: string): Promi
 export interface LoginOptions {
   /** Where to save (default: the client's configPath). */
   configPath?: string;
+  /** false: only check the credentials (the daemon's POST /auth; the client saves them). */
+  save?: boolean;
 }
 
 /**
@@ -110,8 +112,8 @@ export async function login(
   opts: LoginOptions = {},
 ): Promise<{ status: 'Login Succeeded'; configPath: string }> {
   const transport = client.transport();
-  const configPath = opts.configPath ?? transport.configPath;
-  if (!configPath) throw new Error('login: no config file to save credentials to (configPath)');
+  const configPath = opts.configPath ?? transport.configPath ?? '';
+  if (!configPath && opts.save !== false) throw new Error('login: no config file to save credentials to (configPath)');
   const fetchFn: FetchFn = transport.fetchFn;
   const url = client.endpoint(host) + '/v2/';
   const headers = { 'User-Agent': transport.userAgent };
@@ -145,6 +147,6 @@ export async function login(
   }
   await res.body?.cancel();
   if (!res.ok) throw new RegistryError('protocol', `login to ${host} failed: HTTP ${res.status} from /v2/`, res.status);
-  await saveCredentials(configPath, host, username, password);
+  if (opts.save !== false) await saveCredentials(configPath, host, username, password);
   return { status: 'Login Succeeded', configPath };
 }

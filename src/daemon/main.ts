@@ -1,0 +1,181 @@
+/**
+ * berthd: checks its configuration and roots, takes the pid file and the socket (refusing when
+ * another daemon holds them), serves the API, and on SIGTERM/SIGINT stops listening and leaves.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { ConfigError, parseDaemonArgs, USAGE, type DaemonConfig } from './config';
+import type { DaemonContext } from './context';
+import { overlayLayerStore, storageRoot } from './layers';
+import { ImageService } from '../image/service';
+import { NO_USAGE } from '../image/remove';
+import { createApiServer } from '../api/server';
+
+export const BERTH_VERSION = '0.1.0';
+
+export class StartupError extends Error {}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} berthd: ${line}\n`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the pid file, or explains which berthd holds it. */
+function takePidFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o711 });
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    if (pid > 0 && pid !== process.pid && alive(pid)) {
+      const comm = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (comm.includes('berthd')) throw new StartupError(`berthd is already running (pid ${pid}, pid file ${file}); stop it first: kill ${pid}`);
+    }
+  } catch (e) {
+    if (e instanceof StartupError) throw e;
+  }
+  fs.writeFileSync(`${file}.tmp`, `${process.pid}\n`);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** Removes a stale socket file; refuses one somebody still listens on. */
+async function claimSocket(sock: string): Promise<void> {
+  fs.mkdirSync(path.dirname(sock), { recursive: true, mode: 0o711 });
+  if (!fs.existsSync(sock)) return;
+  const inUse = await new Promise<boolean>((resolve) => {
+    const c = net.connect(sock);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (inUse) throw new StartupError(`socket ${sock} is in use by another daemon; stop it, or give berthd another socket with -H unix:///path`);
+  fs.unlinkSync(sock);
+}
+
+/** The gid of `group` from /etc/group, if it exists. */
+function groupId(group: string): number | undefined {
+  try {
+    for (const line of fs.readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === group) return Number(gid);
+    }
+  } catch {
+    /* no /etc/group */
+  }
+  return undefined;
+}
+
+function checkRoot(dir: string, what: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+    const probe = path.join(dir, `.berthd-probe-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (e) {
+    throw new StartupError(`${what} ${dir} is not usable: ${(e as Error).message}; choose another with --${what.replace(' ', '-')}`);
+  }
+}
+
+/** Starts the daemon; resolves with a stop function once it is listening. */
+export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => Promise<void>; sockets: string[] }> {
+  checkRoot(config.dataRoot, 'data root');
+  checkRoot(config.execRoot, 'exec root');
+  takePidFile(config.pidfile);
+  try {
+    fs.writeFileSync('/proc/self/oom_score_adj', '-500');
+  } catch (e) {
+    log(`warning: could not lower own oom_score_adj (${(e as NodeJS.ErrnoException).code}): needs CAP_SYS_RESOURCE`);
+  }
+  const layers = overlayLayerStore(storageRoot(config.dataRoot));
+  const images = new ImageService({
+    root: path.join(config.dataRoot, 'image'),
+    layers,
+    registry: { insecureRegistries: config.insecureRegistries, ...(config.credentialsFile ? { configPath: config.credentialsFile } : {}) },
+  });
+  await images.init();
+  const ctx: DaemonContext = {
+    config,
+    version: BERTH_VERSION,
+    startedAt: new Date(),
+    images,
+    storage: { driver: 'overlay', reason: 'overlayfs available' },
+    imageUsage: async () => NO_USAGE,
+    log,
+  };
+  const server = createApiServer(ctx);
+  const sockets = config.hosts.map((h) => h.slice('unix://'.length));
+  for (const sock of sockets) {
+    await claimSocket(sock);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(sock, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    fs.chmodSync(sock, 0o660);
+    const gid = groupId(config.group);
+    if (gid !== undefined) fs.chownSync(sock, 0, gid);
+    else if (config.group !== 'berth') log(`warning: group ${config.group} does not exist; socket ${sock} is root-only`);
+    log(`listening on unix://${sock}`);
+  }
+  const stop = async (): Promise<void> => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) fs.rmSync(s, { force: true });
+    try {
+      if (fs.readFileSync(config.pidfile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(config.pidfile);
+    } catch {
+      /* already gone */
+    }
+  };
+  // Keep-alive connections (docker CLI) would hold close() open: end them on shutdown.
+  server.on('connection', (s) => server.once('close', () => s.destroy()));
+  return { stop, sockets };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let config: DaemonConfig | 'help';
+  try {
+    config = parseDaemonArgs(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`berthd: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('berthd: must run as root (it creates namespaces, mounts and cgroups)\n');
+    return 1;
+  }
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config);
+  } catch (e) {
+    process.stderr.write(`berthd: ${e instanceof StartupError ? e.message : (e as Error).stack}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const shutdown = (sig: string): void => {
+      log(`${sig}: shutting down (containers keep running)`);
+      const force = setTimeout(() => resolve(0), 5000);
+      force.unref();
+      daemon.stop().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -44,6 +44,12 @@ function parse(line: string): StageMessage | undefined {
   }
 }
 
+/** A program that runs the stage for us: `command ...args <stage binary>`. */
+export interface StageLauncher {
+  command: string;
+  args: string[];
+}
+
 export class StageChannel {
   private readonly queue: StageMessage[] = [];
   private waiter?: (m: StageMessage) => void;
@@ -75,9 +81,13 @@ export class StageChannel {
    * stdio are the container's fds 0-2; fd 3 becomes the plan/status socket.
    * A plan whose records include ["more"] is followed by a second part (sendRest).
    */
-  static start(plan: Buffer, stdio: StdioOptions = 'inherit'): StageChannel {
+  static start(plan: Buffer, stdio: StdioOptions = 'inherit', launcher?: StageLauncher): StageChannel {
     const io = (Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]) as StdioOptions & unknown[];
-    const child = spawn(STAGE_BINARY, [], { stdio: [...io, 'pipe'] as StdioOptions, env: {} });
+    // With a launcher (the engine's per-container monitor), the launcher runs the stage as its
+    // own child, passing fd 3 on, and stays as the container's parent in its own session.
+    const child = launcher
+      ? spawn(launcher.command, [...launcher.args, STAGE_BINARY], { stdio: [...io, 'pipe'] as StdioOptions, env: {}, detached: true })
+      : spawn(STAGE_BINARY, [], { stdio: [...io, 'pipe'] as StdioOptions, env: {} });
     const sock = child.stdio[3] as Socket;
     const ch = new StageChannel(child, sock);
     child.on('error', () => ch.push({ kind: 'error', op: -1, errno: 2, message: `cannot run ${STAGE_BINARY} (run \`npm run build\`)` }));

@@ -2,7 +2,8 @@
 // hook requests, and record the container; any failure undoes every step.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StageChannel } from '../../kernel/stage';
+import type { StdioOptions } from 'node:child_process';
+import { StageChannel, type StageLauncher } from '../../kernel/stage';
 import { mark } from '../../kernel/trace';
 import { stageCgroupProcs } from './stage-cgroup';
 import { processStartTime } from '../../kernel/proc';
@@ -29,6 +30,10 @@ export interface CreateOptions {
   noPivot?: boolean;
   /** run without --detach: the stage parent stays and reports the exit status. */
   foreground?: boolean;
+  /** The engine's monitor, which runs the stage and stays as the container's parent. */
+  launcher?: StageLauncher;
+  /** The container's stdio (default: berth-runtime's own). */
+  stdio?: StdioOptions;
 }
 
 export interface Created {
@@ -157,7 +162,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     store.write(makeState(0));
     mark('create: cgroups made');
     // The stage joins the cgroups (slow in the kernel) while the rest of the plan is computed.
-    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]));
+    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]), opts.stdio ?? 'inherit', opts.launcher);
     const newCgroupNs = !!spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path);
     const { plan, unavailableCaps } = buildCreatePlan({
       spec, bundle, rootfs,

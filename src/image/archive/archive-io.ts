@@ -7,7 +7,7 @@
  * Both formats may list their files in any order, and a docker ≥ 25 archive holds both, so
  * the whole archive is read once and the format decided afterwards from what it contained.
  */
-import { pipeline, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Writable } from 'node:stream';
 import { pipeline as pipelineP } from 'node:stream/promises';
 import * as path from 'node:path';
 import * as tar from 'tar-stream';
@@ -15,6 +15,7 @@ import { createDigester, parseDigest, type Digest } from '../digest';
 import type { ContentStore } from '../content/store';
 import type { Platform } from '../oci-types';
 import { decompressed, sniffCompression, type Compression } from '../layer/decompress';
+import { tarBlockWalker } from '../layer/tar-blocks';
 
 export class ArchiveError extends Error {
   constructor(message: string) {
@@ -111,55 +112,6 @@ export function tarWriter(out: Writable): TarWriter {
 
 // ---- reading ----------------------------------------------------------------------------
 
-/**
- * Pass-through that walks the tar block structure (header → ceil(size/512) data blocks →
- * header ...) and records whether an all-zero header block (the end-of-archive marker) was
- * reached, so an archive cut off exactly at an entry boundary is detected as truncated.
- */
-function tarEndDetector(): { stream: Transform; sawEnd: () => boolean } {
-  let pending = Buffer.alloc(0);
-  let skip = 0; // data bytes still to skip
-  let end = false;
-  const headerSize = (h: Buffer): number => {
-    const f = h.subarray(124, 136);
-    if (f[0]! & 0x80) {
-      let v = 0;
-      for (let i = 1; i < f.length; i++) v = v * 256 + f[i]!;
-      return v;
-    }
-    const s = f.toString('latin1').replace(/\0.*$/s, '').trim();
-    return s === '' ? 0 : parseInt(s, 8);
-  };
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      if (!end) {
-        let buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        for (;;) {
-          if (skip > 0) {
-            const n = Math.min(skip, buf.length);
-            skip -= n;
-            buf = buf.subarray(n);
-            if (skip > 0) break;
-          }
-          if (buf.length < 512) break;
-          const h = buf.subarray(0, 512);
-          buf = buf.subarray(512);
-          if (h.every((b) => b === 0)) {
-            end = true;
-            break;
-          }
-          const size = headerSize(h);
-          if (!Number.isFinite(size) || size < 0) return cb(new ArchiveError('load: corrupt tar header'));
-          skip = Math.ceil(size / 512) * 512;
-        }
-        pending = end ? Buffer.alloc(0) : Buffer.from(buf);
-      }
-      cb(null, chunk);
-    },
-  });
-  return { stream, sawEnd: () => end };
-}
-
 /** Files up to this size outside blobs/ are kept in memory (manifest.json, configs, ...). */
 const SMALL_FILE = 8 << 20;
 
@@ -222,7 +174,7 @@ export async function readArchive(store: ContentStore, input: Readable): Promise
   const entries = new Map<string, Entry>();
   const extract = tar.extract();
   const src = decompressed(input);
-  const walker = tarEndDetector();
+  const walker = tarBlockWalker();
   pipeline(src, walker.stream, extract, () => {
     /* errors surface on extract */
   });

@@ -29,6 +29,7 @@ import { constants as C, promises as fsp, Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
+import { tarBlockWalker } from './tar-blocks';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -374,8 +375,11 @@ export async function extractLayer(
   const onSrcError = (e: Error): void => {
     ex.destroy(e);
   };
+  // Accept a tar that stops right after its last entry's data, as Go's archive/tar does.
+  const blocks = tarBlockWalker({ completePadding: true }).stream;
   tarStream.on('error', onSrcError);
-  tarStream.pipe(ex);
+  blocks.on('error', onSrcError);
+  tarStream.pipe(blocks).pipe(ex);
   let current = '';
   const corrupt = (e: unknown): LayerExtractError =>
     new LayerExtractError(current === '' ? '<stream>' : current, `corrupt or truncated tar: ${(e as Error)?.message ?? String(e)}`);
@@ -394,8 +398,10 @@ export async function extractLayer(
       entry.resume(); // drain anything not consumed (devices, links, skipped types)
     }
   } catch (e) {
-    tarStream.unpipe(ex);
+    tarStream.unpipe(blocks);
+    blocks.unpipe(ex);
     tarStream.destroy();
+    blocks.destroy();
     ex.destroy();
     if (e instanceof LayerExtractError) throw e;
     throw corrupt(e);

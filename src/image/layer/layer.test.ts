@@ -300,6 +300,24 @@ describe('hostile layers', () => {
     assert.equal(fs.readFileSync(path.join(target, 'ok'), 'utf8'), 'ok');
   });
 
+  it("accepts a tar that stops right after the last entry's data (no padding, no end blocks), as Go's archive/tar does", async () => {
+    // umoci 0.4.7 writes layers like this; Docker, containerd and umoci itself read them.
+    const full = await tarBuffer([{ h: { name: 'etc/', type: 'directory', mode: 0o755 } }, { h: { name: 'etc/hello' }, data: 'hello from umoci\n' }]);
+    const cut = full.subarray(0, 512 * 2 + 17);
+    for (const chunks of [[cut], [cut.subarray(0, 700), cut.subarray(700, 1030), cut.subarray(1030)]]) {
+      const { target } = fresh();
+      const r = await extractLayer(Readable.from(chunks), target, { whiteouts: 'delete' });
+      assert.equal(r.entries, 2);
+      assert.equal(fs.readFileSync(path.join(target, 'etc/hello'), 'utf8'), 'hello from umoci\n');
+    }
+    // ... and one that stops at a header boundary without the end-of-archive blocks
+    const { target } = fresh();
+    await extractLayer(Readable.from([full.subarray(0, 512 * 3)]), target, { whiteouts: 'delete' });
+    assert.equal(fs.readFileSync(path.join(target, 'etc/hello'), 'utf8'), 'hello from umoci\n');
+    // but one byte short of the data is still truncated
+    await assert.rejects(extractLayer(Readable.from([cut.subarray(0, cut.length - 1)]), fresh().target, { whiteouts: 'delete' }), /"etc\/hello".*corrupt or truncated tar/);
+  });
+
   it('rejects a corrupt header and a stream error', async () => {
     const { target } = fresh();
     const garbage = Buffer.alloc(1024, 0x41);

@@ -185,6 +185,55 @@ describe('skopeo interop', { skip }, () => {
   }
 });
 
+describe('umoci interop (OCI image layout read and written by another implementation)', { skip: skip ?? (fs.existsSync('/usr/bin/umoci') ? undefined : 'umoci is not installed') }, () => {
+  const umoci = async (...args: string[]) => {
+    try {
+      await run('umoci', args, { env: { ...process.env, TMPDIR: tmp }, timeout: 30_000 });
+    } catch (e) {
+      throw new Error(`umoci ${args.join(' ')} failed: ${(e as Error & { stderr?: string }).stderr || (e as Error).message}`);
+    }
+  };
+
+  it("umoci unpacks berth's OCI archive (extracted to a layout dir)", async () => {
+    const s = fresh();
+    await storeImage(s.store, s.refs, 'berth-test/umoci:1', [
+      await tarOf([{ name: 'bin/', type: 'directory' }, { name: 'bin/busybox', data: fs.readFileSync(BUSYBOX!), mode: 0o755 }, { name: 'bin/sh', type: 'symlink', linkname: 'busybox' }]),
+      await tarOf([{ name: 'etc/', type: 'directory' }, { name: 'etc/hello', data: HELLO }]),
+    ]);
+    const archive = path.join(tmp, 'for-umoci.tar');
+    await saveOciArchive(s.store, s.refs, ['berth-test/umoci:1'], fs.createWriteStream(archive));
+    const dir = newDir('umoci-layout');
+    await run('tar', ['-xf', archive, '-C', dir]);
+    const bundle = path.join(newDir('umoci-bundle'), 'b');
+    await umoci('unpack', '--image', `${dir}:1`, bundle);
+    assert.equal(fs.readFileSync(path.join(bundle, 'rootfs/etc/hello'), 'utf8'), HELLO);
+    assert.equal(fs.readlinkSync(path.join(bundle, 'rootfs/bin/sh')), 'busybox');
+    assert.equal(sha256(fs.readFileSync(path.join(bundle, 'rootfs/bin/busybox'))), sha256(fs.readFileSync(BUSYBOX!)));
+  });
+
+  it('berth loads a layout umoci wrote: a bare-tag ref.name leaves it untagged; its layers unpack', async () => {
+    const dir = path.join(newDir('umoci-new'), 'layout');
+    await umoci('init', '--layout', dir);
+    await umoci('new', '--image', `${dir}:v1`);
+    const rootfs = newDir('umoci-src');
+    fs.mkdirSync(path.join(rootfs, 'etc'));
+    fs.writeFileSync(path.join(rootfs, 'etc/hello'), HELLO);
+    await umoci('insert', '--image', `${dir}:v1`, path.join(rootfs, 'etc'), '/etc');
+    const archive = path.join(tmp, 'from-umoci.tar');
+    await run('tar', ['-cf', archive, '-C', dir, '.']);
+    const b = fresh();
+    const loaded = await loadArchive(b.store, b.refs, fs.createReadStream(archive));
+    assert.equal(loaded.length, 1);
+    assert.deepEqual(loaded[0]!.tags, [], '"v1" names no repository');
+    assert.deepEqual(await b.refs.list(), []);
+    const manifest = await readJson<ImageManifest>(b.store, loaded[0]!.manifestDigest);
+    const config = await readJson<ImageConfig>(b.store, manifest.config.digest);
+    const root = newDir('overlay');
+    const ids = await unpackImage(b.store, root, manifest, config);
+    assert.equal(fs.readFileSync(path.join(diffDir(root, ids[ids.length - 1]!), 'etc/hello'), 'utf8'), HELLO);
+  });
+});
+
 describe('registry interop: skopeo pushes, berth pulls and unpacks', { skip: skip ?? ensureRegistryTools() }, () => {
   let reg: TestRegistry;
   let layout: string;

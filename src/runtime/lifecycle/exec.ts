@@ -2,7 +2,8 @@
 // namespaces and cgroup; foreground exits with the process's status.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StageChannel } from '../../kernel/stage';
+import type { StdioOptions } from 'node:child_process';
+import { StageChannel, type StageLauncher } from '../../kernel/stage';
 import { loadCgroupManager } from '../cgroups';
 import { RuntimeError, errnoCode } from '../errors';
 import { buildExecPlan } from '../plan/build-exec';
@@ -30,6 +31,10 @@ export interface ExecOptions {
   noNewPrivs?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** The engine's monitor, which runs the stage and stays as the process's parent (with detach). */
+  launcher?: StageLauncher;
+  /** The process's stdio (default: berth-runtime's own). */
+  stdio?: StdioOptions;
 }
 
 function validProcess(raw: unknown, file: string): Process {
@@ -103,7 +108,7 @@ export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, onPid
   });
   if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the process will run without them`);
   if (!o.detach) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);
-  const channel = StageChannel.start(plan.encode());
+  const channel = StageChannel.start(plan.encode(), o.stdio ?? 'inherit', o.launcher);
   let failure: RuntimeError | undefined;
   let started = false;
   for (;;) {

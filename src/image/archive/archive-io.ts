@@ -96,6 +96,9 @@ export function tarWriter(out: Writable): TarWriter {
     stream: (name, size, src) =>
       new Promise((res, rej) => {
         const entry = pack.entry({ name, size, mode: 0o644, mtime }, cb(res, rej));
+        // The entry's callback reports a failure; without a listener its 'error' event would
+        // also be an uncaught exception (e.g. a store blob failing verification mid-save).
+        entry.on('error', () => undefined);
         src.on('error', (e) => entry.destroy(e));
         src.pipe(entry);
       }),

@@ -290,3 +290,16 @@ test('interop: skopeo copy docker-archive → oci reads our archive: same diff_i
   assert.deepEqual(theirs.config.Cmd, ['sh']);
   assert.equal(m.layers.length, 1);
 });
+
+test('save: a blob corrupted on disk fails the save with a digest mismatch (no uncaught stream error)', async () => {
+  const { store, refs } = fresh();
+  const r = await importTarball(store, refs, Readable.from([await rootfs()]), { ref: 'corrupt:1' });
+  const p = store.blobPath(r.configDigest);
+  const data = await fsp.readFile(p);
+  data[5] ^= 0x01;
+  await fsp.chmod(p, 0o644);
+  await fsp.writeFile(p, data);
+  const sink = new PassThrough();
+  sink.resume();
+  await assert.rejects(saveDockerArchive(store, refs, ['corrupt:1'], sink), new RegExp(`digest mismatch: expected ${r.configDigest}`));
+});

@@ -331,4 +331,16 @@ test('save errors before writing anything: unknown name, missing blob', async ()
   await a.store.delete(img.layers[2]!);
   await assert.rejects(saveOciArchive(a.store, a.refs, ['s:1'], out), assertArchiveError(new RegExp(`^save: docker.io/library/s:1: layer 2 of manifest ${img.manifest} ${img.layers[2]} is not in the store$`)));
   assert.equal(wrote, 0);
+
+  // A blob corrupted on disk after it was stored: the save fails (re-verified while streamed).
+  const b = fresh();
+  const img2 = await storeImage(b.store, b.refs, ['s:2']);
+  const p = b.store.blobPath(img2.layers[0]!);
+  const data = await fsp.readFile(p);
+  data[20] ^= 0xff;
+  await fsp.chmod(p, 0o644);
+  await fsp.writeFile(p, data);
+  const sink = new PassThrough();
+  sink.resume();
+  await assert.rejects(saveOciArchive(b.store, b.refs, ['s:2'], sink), new RegExp(`digest mismatch: expected ${img2.layers[0]}`));
 });

@@ -11,7 +11,15 @@
  *                                        mknodat (whatever non-directory is there is unlinked first)
  *   layer_whiteout <dir> <rel>           overlay whiteout: a 0:0 char device, mode 0, owner 0:0
  *   layer_opaque <dir> <rel>             trusted.overlay.opaque=y on a directory ("" = the root)
- *   layer_xattr <dir> <rel> <name> <hex value>  set an xattr; a symlink is skipped ("warn ...") */
+ *   layer_xattr <dir> <rel> <name> <hex value>  set an xattr; a symlink is skipped ("warn ...")
+ *   layer_getxattr <dir> <rel> <name>    prints "xattr <hex value>", or "xattr -" when it is absent
+ *                                        (or <rel> is a symlink): overlay opaque markers for the
+ *                                        snapshotter's diff, which Node cannot read
+ * Storage driver probe (src/storage/snapshotter.ts), run alone in its own stage:
+ *   overlay_probe <dir>                  in a new private mount namespace of this process only:
+ *                                        mount overlay lowerdir=lower,upperdir=upper,workdir=work on
+ *                                        <dir>/merged, remove merged/f (a lower file: a whiteout in
+ *                                        upper) and create merged/n; TypeScript then checks upper */
 #include "stage.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -292,6 +302,65 @@ static void layer_xattr(const struct rec *r)
 	close(root);
 }
 
+static void layer_getxattr(const struct rec *r)
+{
+	if (r->n != 4)
+		fail(EINVAL, "layer_getxattr: %d fields", r->n);
+	const char *rel = r->f[2], *name = r->f[3];
+	int root = open_layer(r->f[1]);
+	int fd = open_in_root(root, rel, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		fail(errno, "opening %s for xattr %s", rel, name);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		fail(errno, "stat %s", rel);
+	static unsigned char val[65536];
+	ssize_t n = -1;
+	if (!S_ISLNK(st.st_mode)) {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		n = getxattr(proc, name, val, sizeof val);
+		if (n < 0 && errno != ENODATA && errno != ENOTSUP)
+			fail(errno, "reading xattr %s of %s", name, rel);
+	}
+	if (n < 0) {
+		report("xattr -");
+	} else {
+		static char hex[2 * sizeof val + 1];
+		for (ssize_t i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", val[i]);
+		hex[2 * n] = 0;
+		report("xattr %s", hex);
+	}
+	close(fd);
+	close(root);
+}
+
+/* Leaves this process in the new mount namespace: run it as the only op of its stage. */
+static void overlay_probe(const struct rec *r)
+{
+	if (r->n != 2)
+		fail(EINVAL, "overlay_probe: %d fields", r->n);
+	if (unshare(CLONE_NEWNS) < 0)
+		fail(errno, "unshare(CLONE_NEWNS)");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail(errno, "making the probe's mount namespace private");
+	if (chdir(r->f[1]) < 0)
+		fail(errno, "chdir %s", r->f[1]);
+	if (mount("overlay", "merged", "overlay", 0, "lowerdir=lower,upperdir=upper,workdir=work") < 0)
+		fail(errno, "mount overlay");
+	if (unlink("merged/f") < 0)
+		fail(errno, "removing a lower file through the overlay");
+	int fd = open("merged/n", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail(errno, "creating a file through the overlay");
+	close(fd);
+	if (umount2("merged", MNT_DETACH) < 0)
+		fail(errno, "umount overlay");
+	if (chdir("/") < 0)
+		fail(errno, "chdir /");
+}
+
 int run_host(struct plan *p)
 {
 	for (int i = 0; i < p->nrecs; i++) {
@@ -311,6 +380,10 @@ int run_host(struct plan *p)
 			layer_opaque(r);
 		else if (!strcmp(r->f[0], "op:layer_xattr"))
 			layer_xattr(r);
+		else if (!strcmp(r->f[0], "op:layer_getxattr"))
+			layer_getxattr(r);
+		else if (!strcmp(r->f[0], "op:overlay_probe"))
+			overlay_probe(r);
 		else
 			fail(EINVAL, "unknown host op %s", r->f[0]);
 	}

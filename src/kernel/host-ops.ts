@@ -100,3 +100,38 @@ export async function applyLayerMeta(layerDir: string, meta: LayerMeta): Promise
     if (m.kind === 'eof') throw new HostOpError(`layer ${layerDir}: the stage exited without reporting`);
   }
 }
+
+/**
+ * The value of xattr `name` on each of `rels` (paths resolved strictly inside `layerDir`), or
+ * undefined where it is absent or the path is a symlink. One stage for the whole batch.
+ * (Node has no getxattr; the storage drivers read overlay opaque markers with it.)
+ */
+export async function readLayerXattrs(layerDir: string, rels: string[], name: string): Promise<(Buffer | undefined)[]> {
+  if (rels.length === 0) return [];
+  const ch = StageChannel.start(encodePlan([['mode', 'host'], ...rels.map((r) => ['op:layer_getxattr', layerDir, r, name])]), 'ignore');
+  const out: (Buffer | undefined)[] = [];
+  for (;;) {
+    const m = await ch.next();
+    if (m.kind === 'xattr') out.push(m.value === '-' ? undefined : Buffer.from(m.value, 'hex'));
+    else if (m.kind === 'done') break;
+    else if (m.kind === 'error') throw new HostOpError(`layer ${layerDir}: ${m.message}`);
+    else if (m.kind === 'eof') throw new HostOpError(`layer ${layerDir}: the stage exited without reporting`);
+  }
+  if (out.length !== rels.length) throw new HostOpError(`layer ${layerDir}: ${out.length} xattr answers for ${rels.length} paths`);
+  return out;
+}
+
+/**
+ * Storage probe: in a throwaway mount namespace of a stage of its own (never the host's),
+ * mounts overlay over `<dir>/{lower,upper,work}` on `<dir>/merged`, deletes `merged/f` and
+ * creates `merged/n`. The caller prepares `dir` and checks `upper` afterwards.
+ */
+export async function probeOverlayMount(dir: string): Promise<void> {
+  const ch = StageChannel.start(encodePlan([['mode', 'host'], ['op:overlay_probe', dir]]), 'ignore');
+  for (;;) {
+    const m = await ch.next();
+    if (m.kind === 'done') return;
+    if (m.kind === 'error') throw new HostOpError(m.message);
+    if (m.kind === 'eof') throw new HostOpError('the stage exited without reporting');
+  }
+}

@@ -13,7 +13,9 @@ export type StageMessage =
   | { kind: 'error'; op: number; errno: number; message: string }
   | { kind: 'eof' }
   /** Host-mode notifications: ready, oom <n>, gone, done. */
-  | { kind: 'ready' | 'oom' | 'gone' | 'done'; count?: number };
+  | { kind: 'ready' | 'oom' | 'gone' | 'done'; count?: number }
+  /** Host-mode layer_getxattr: the value in hex, or "-" when absent. */
+  | { kind: 'xattr'; value: string };
 
 /** The checkout: the nearest directory above this file holding native/ (works from dist/ and from the bundle). */
 function findRepoRoot(): string {
@@ -36,6 +38,7 @@ function parse(line: string): StageMessage | undefined {
     case 'exit': return { kind: 'exit', code: Number(rest) };
     case 'ready': case 'gone': case 'done': return { kind: kw };
     case 'oom': return { kind: 'oom', count: Number(rest) };
+    case 'xattr': return { kind: 'xattr', value: rest };
     case 'error': {
       const m = rest.match(/^(-?\d+) (\d+) ([\s\S]*)$/);
       return m ? { kind: 'error', op: Number(m[1]), errno: Number(m[2]), message: m[3] } : undefined;

@@ -98,6 +98,8 @@ _Noreturn void run_init(struct plan *p, int ipc)
 				fail(errno, "opening rootfs %s", rootfs);
 		} else if (!strcmp(kw, "mount_abs")) {
 			op_mount_abs(r);
+		} else if (!strcmp(kw, "overlay_rootfs")) {
+			op_overlay_rootfs(r);
 		} else if (!strcmp(kw, "mount")) {
 			op_mount_in(rootfd, r);
 		} else if (!strcmp(kw, "attach_clone")) {

@@ -194,6 +194,22 @@ void op_mount_abs(const struct rec *r)
 		fail(errno, "mount %s", r->f[2]);
 }
 
+/* overlay_rootfs <base> <target> <data>: the container's overlay root, mounted inside the
+ * container's own mount namespace (after / is made private). The lowerdir/upperdir/workdir in
+ * <data> are relative to <base> (short links keep a deep image's options under a page), so the
+ * mount is made with <base> as the working directory. TypeScript validated every field. */
+void op_overlay_rootfs(const struct rec *r)
+{
+	if (r->n != 4)
+		fail(EINVAL, "overlay_rootfs: %d fields", r->n);
+	if (chdir(r->f[1]) < 0)
+		fail(errno, "chdir %s", r->f[1]);
+	if (mount("overlay", r->f[2], "overlay", 0, r->f[3]) < 0)
+		fail(errno, "mount overlay on %s", r->f[2]);
+	if (chdir("/") < 0)
+		fail(errno, "chdir /");
+}
+
 /* An O_PATH fd of a mount target inside the root, created first as a directory or an
  * empty file when `mk` says so ("dir", "file"; "none" must exist). */
 int open_mount_target(int rootfd, const char *rel, const char *mk)

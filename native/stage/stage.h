@@ -59,6 +59,7 @@ int mkdir_all_in_root(int rootfd, const char *rel, mode_t mode);
 int mkfile_in_root(int rootfd, const char *rel);
 int open_mount_target(int rootfd, const char *rel, const char *mk);
 void op_mount_abs(const struct rec *r);
+void op_overlay_rootfs(const struct rec *r);
 void op_mount_in(int rootfd, const struct rec *r);
 void op_mknod(int rootfd, const struct rec *r);
 void op_symlink(int rootfd, const struct rec *r);

@@ -8,6 +8,7 @@ import { planDevices, planDevSymlinks } from './devices';
 import { IdMaps, IdmapProbe, MountClones, rootfsIdmapRequest } from './idmap';
 import { CgroupMountContext, planMounts } from './mounts';
 import { JOIN_ORDER, NS_INFO } from './namespaces';
+import { overlayMountData, overlayRootfsRequest, ROOTFS_OVERLAY_ANNOTATION } from './overlay-rootfs';
 import { LaunchPlan } from './plan';
 import { planProcess } from './process';
 import { planSeccomp } from './seccomp';
@@ -155,10 +156,19 @@ export function buildCreatePlan(input: CreatePlanInput): CreatePlan {
   const clones = new MountClones();
   const containerMaps: IdMaps | undefined = ns.userns ? { uid: linux.uidMappings ?? [], gid: linux.gidMappings ?? [] } : undefined;
   const rootfsIdmap = rootfsIdmapRequest(spec, rootfs, containerMaps, newMountNs);
+  const overlay = overlayRootfsRequest(spec.annotations);
+  if (overlay) {
+    const where = `config.json: annotations["${ROOTFS_OVERLAY_ANNOTATION}"]`;
+    if (!newMountNs) throw new RuntimeError(`${where}: an overlay rootfs needs a new mount namespace; a joined one already has its root`);
+    if (ns.userns) throw new RuntimeError(`${where}: an overlay rootfs is mounted as host root before the user namespace exists; berth-runtime does not support it with a new user namespace yet (use the vfs driver)`);
+    if (rootfsIdmap) throw new RuntimeError(`${where}: an overlay rootfs cannot also be idmapped`);
+  }
   if (newMountNs) {
     // Nothing we mount may propagate to the host: private (or slave) before anything else.
     const first = linux.rootfsPropagation === 'slave' || linux.rootfsPropagation === 'rslave' ? MS.SLAVE | MS.REC : MS.PRIVATE | MS.REC;
     plan.op('making the mount namespace private', 'mount_abs', '', '/', '', first, '');
+    // In the container's own mount namespace only: nothing to unmount on the host, ever.
+    if (overlay) plan.op(`mounting the overlay rootfs on ${rootfs} (${overlay.lower.length} lower layers, from ${overlay.base})`, 'overlay_rootfs', overlay.base, rootfs, overlayMountData(overlay));
     if (rootfsIdmap) plan.op(`mounting the rootfs ${rootfs} idmapped to the container's IDs`, 'attach_clone', clones.add(rootfsIdmap), rootfs, 'abs');
     else plan.op(`bind-mounting the rootfs ${rootfs} onto itself`, 'mount_abs', rootfs, rootfs, '', MS.BIND | MS.REC, '');
   }

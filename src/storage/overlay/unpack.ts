@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../../image/content/store';
 import { createDigester, digestOf, parseDigest, type Digest } from '../../image/digest';
 import { decompressed } from '../../image/layer/decompress';
-import { extractLayer } from '../../image/layer/extract';
+import { extractLayer, type ExtractResult, type WhiteoutMode } from '../../image/layer/extract';
 import type { ImageConfig, ImageManifest } from '../../image/oci-types';
 import { applyLayerMeta } from '../../kernel/host-ops';
 import { createLayerDir, layerDir, overlayDir, readShortLink, removeLayer } from './layout';
@@ -77,6 +77,37 @@ export async function unpackImage(
   return ids;
 }
 
+/**
+ * Extracts blob `blob` (gzip/zstd/plain, sniffed) into `targetDir` with `extractLayer`, hashing
+ * the uncompressed stream; rejects with an UnpackError when it is not `diffId`. The caller
+ * extracts into a temporary directory and applies the returned metadata (`applyLayerMeta`).
+ */
+export async function extractVerified(
+  store: ContentStore,
+  blob: Digest,
+  diffId: Digest,
+  targetDir: string,
+  whiteouts: WhiteoutMode,
+): Promise<ExtractResult> {
+  const src = decompressed(await store.open(blob));
+  const digester = createDigester(diffId.startsWith('sha512:') ? 'sha512' : 'sha256');
+  const tee = new PassThrough();
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      digester.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const done = pipeline(src, hashing, tee);
+  done.catch(() => undefined);
+  const meta = await extractLayer(tee, targetDir, { whiteouts });
+  tee.resume(); // drain trailing padding after the end-of-archive marker
+  await done;
+  const got = digester.digest();
+  if (got !== diffId) throw new UnpackError(`layer ${blob}: diff_id mismatch: expected ${diffId}, got ${got}`);
+  return meta;
+}
+
 async function unpackLayer(
   store: ContentStore,
   root: string,
@@ -91,24 +122,8 @@ async function unpackLayer(
   const linkPath = path.join(overlayDir(root), 'l', link);
   let linkRepointed = false;
   try {
-    // gzip and zstd are recognised by their magic bytes (mislabelled blobs included).
-    const src = decompressed(await store.open(blob));
-    const digester = createDigester(diffId.startsWith('sha512:') ? 'sha512' : 'sha256');
-    const tee = new PassThrough();
-    const hashing = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        digester.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    const done = pipeline(src, hashing, tee);
-    done.catch(() => undefined);
     const diff = path.join(tmpDir, 'diff');
-    const meta = await extractLayer(tee, diff, { whiteouts: 'overlay' });
-    tee.resume(); // drain trailing padding after the end-of-archive marker
-    await done;
-    const got = digester.digest();
-    if (got !== diffId) throw new UnpackError(`layer ${blob}: diff_id mismatch: expected ${diffId}, got ${got}`);
+    const meta = await extractVerified(store, blob, diffId, diff, 'overlay');
     await applyLayerMeta(diff, meta);
 
     // Point the short link at the final name (dangling until the rename below).

@@ -60,3 +60,22 @@ test('a truncated gzip stream is an error', async () => {
 test('an empty stream stays empty', async () => {
   assert.equal((await collect(decompressed(Readable.from([])))).length, 0);
 });
+
+test('a consumer that stops early releases the source stream too (plain, gzip, zstd)', async () => {
+  const payload = randomBytes(256 << 10);
+  for (const [kind, bytes] of [['plain', payload], ['gzip', gzipSync(payload)], ['zstd', zstd(payload)]] as const) {
+    // An endless source (concatenated gzip members / zstd frames are valid streams): it is only
+    // ever destroyed if the decompressed stream passes its consumer's early stop back to it.
+    let off = 0;
+    const src = new Readable({
+      read() {
+        this.push(bytes.subarray(off, off + 65536));
+        off = off + 65536 >= bytes.length ? 0 : off + 65536;
+      },
+    });
+    const d = decompressed(src);
+    for await (const _ of d) break;
+    for (let i = 0; i < 100 && !src.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(src.destroyed, `${kind}: source destroyed`);
+  }
+});

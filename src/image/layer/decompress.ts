@@ -70,6 +70,15 @@ export function decompressed(source: ByteSource): Readable {
     const it = Symbol.asyncIterator in (source as object)
       ? (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
       : toAsync(source as Iterable<Chunk>);
+    try {
+      yield* decode(it);
+    } finally {
+      // A consumer that stops early (an error, a destroy) must release the source too: for a
+      // stream, return() destroys it (an fd, an HTTP body), which would otherwise stay open.
+      await it.return?.();
+    }
+  }
+  async function* decode(it: AsyncIterator<Chunk>): AsyncGenerator<Buffer> {
     const head: Buffer[] = [];
     let headLen = 0;
     let ended = false;

@@ -24,6 +24,9 @@
  * Docker schema2 manifest (layer media type ...rootfs.diff.tar, or
  * ...tar.gzip for a compressed layer). On any error nothing is tagged; blobs
  * already ingested stay in the store unreferenced (garbage for GC).
+ *
+ * `loadArchive` (load.ts) reads an archive once and uses importDockerArchive only when it has
+ * no OCI index.json; the tar reading and writing shared with oci-archive.ts is in archive-io.ts.
  */
 import { Readable, Writable } from 'node:stream';
 import * as path from 'node:path';

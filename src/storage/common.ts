@@ -311,3 +311,30 @@ export async function writeInitLayer(
   }
   return { records, warnings };
 }
+
+/**
+ * The pid of a process whose mount namespace has a mount matching `match` (a mountinfo line
+ * split on spaces), one process per namespace looked at. A container's root is mounted only in
+ * its own namespace, so this is how `remove` sees that the container still runs.
+ */
+export async function mountedInSomeNamespace(match: (fields: string[]) => boolean): Promise<number | undefined> {
+  const seen = new Set<string>();
+  for (const pid of await fsp.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let text: string;
+    try {
+      const ns = await fsp.readlink(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      text = await fsp.readFile(`/proc/${pid}/mountinfo`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    for (const line of text.split('\n')) if (line && match(line.split(' '))) return Number(pid);
+  }
+  return undefined;
+}
+
+export function stillMounted(id: string, pid: number): SnapshotterError {
+  return new SnapshotterError(`container ${id}: its root filesystem is still mounted in the mount namespace of process ${pid} (stop and delete the container first)`);
+}

@@ -114,22 +114,44 @@ export async function readTar(s: Readable | Buffer): Promise<Map<string, TarEntr
   return out;
 }
 
-/** A bundle whose root is `rootfs` (a snapshotter's), run in the foreground with `sh -c script`. */
-export function runOn(rootfs: ContainerRootfs, script: string, modify?: (s: TestSpec) => void): CliResult {
+function bundleOn(rootfs: ContainerRootfs, script: string, modify?: (s: TestSpec) => void): { id: string; dir: string; cleanup(): void } {
   const id = randomTestId();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-bundle-'));
+  const spec = defaultSpec(id, ['sh', '-c', script]);
+  spec.root = { path: rootfs.path, readonly: false };
+  spec.annotations = { ...(spec.annotations ?? {}), ...rootfs.annotations };
+  modify?.(spec);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  return {
+    id,
+    dir,
+    cleanup() {
+      const res = runtimeCli(['delete', '--force', id]);
+      if (res.code !== 0 && !/does not exist/.test(res.stderr)) throw new Error(`delete ${id}: ${res.stderr}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A bundle whose root is `rootfs` (a snapshotter's), run in the foreground with `sh -c script`. */
+export function runOn(rootfs: ContainerRootfs, script: string, modify?: (s: TestSpec) => void): CliResult {
+  const b = bundleOn(rootfs, script, modify);
   try {
-    const spec = defaultSpec(id, ['sh', '-c', script]);
-    spec.root = { path: rootfs.path, readonly: false };
-    spec.annotations = { ...(spec.annotations ?? {}), ...rootfs.annotations };
-    modify?.(spec);
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
-    return runtimeCli(['run', '--bundle', dir, id], { timeoutMs: 60_000 });
+    return runtimeCli(['run', '--bundle', b.dir, b.id], { timeoutMs: 60_000 });
   } finally {
-    const res = runtimeCli(['delete', '--force', id]);
-    if (res.code !== 0 && !/does not exist/.test(res.stderr)) throw new Error(`delete ${id}: ${res.stderr}`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    b.cleanup();
   }
+}
+
+/** A created (not started) container on `rootfs`: its root is mounted until cleanup() deletes it. */
+export function createOn(rootfs: ContainerRootfs): { id: string; cleanup(): void } {
+  const b = bundleOn(rootfs, 'true');
+  const res = runtimeCli(['create', '--bundle', b.dir, b.id]);
+  if (res.code !== 0) {
+    b.cleanup();
+    throw new Error(`create: ${res.stderr}`);
+  }
+  return b;
 }
 
 /** Nothing mounted at or below `dir` in our namespace (the runtime mounts only in the container's). */

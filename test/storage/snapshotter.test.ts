@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { ContentStore } from '../../src/image/content/store';
 import type { ImageConfig, ImageManifest } from '../../src/image/oci-types';
 import { ChangeKind, openSnapshotter, SnapshotterError, type Snapshotter } from '../../src/storage/snapshotter';
-import { assertNoMountsUnder, busyboxLayer, imageOf, readTar, runOn, tarOf, type Ent } from './helpers';
+import { assertNoMountsUnder, busyboxLayer, createOn, imageOf, readTar, runOn, tarOf, type Ent } from './helpers';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -299,6 +299,20 @@ for (const driver of ['overlay', 'vfs'] as const) {
       // Unpacking again restores it.
       assert.deepEqual(await snap.unpack(store, image.manifest, image.config), ids);
       assert.deepEqual(await snap.listLayers(), [...ids].sort());
+    });
+
+    it('remove refuses while a container still has the root mounted', async () => {
+      const cid = 'berth-test-busy';
+      const rootfs = await snap.prepare(cid, ids, INIT);
+      const c = createOn(rootfs);
+      try {
+        await assert.rejects(snap.remove(cid), (e: Error) => e instanceof SnapshotterError && /still mounted in the mount namespace of process \d+/.test(e.message));
+        assert.equal(fs.existsSync(rootfs.path), true);
+      } finally {
+        c.cleanup();
+      }
+      await snap.remove(cid);
+      assert.equal(fs.existsSync(rootfs.path), false);
     });
 
     it('bad inputs get clear errors', async () => {

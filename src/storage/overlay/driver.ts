@@ -25,9 +25,11 @@ import {
   checkInitFiles,
   claimContainer,
   dropRecord,
+  mountedInSomeNamespace,
   newMountId,
   readRecord,
   SnapshotterError,
+  stillMounted,
   writeInitLayer,
   writeRecord,
   type ContainerRecord,
@@ -155,6 +157,9 @@ export class OverlaySnapshotter implements Snapshotter {
   async remove(containerId: string): Promise<void> {
     const rec = await readRecord(this.root, containerId, 'overlay');
     const initId = `${rec.mountId}-init`;
+    const opt = `upperdir=${rec.mountId}/diff`;
+    const pid = await mountedInSomeNamespace((f) => f.includes('overlay') && (f[f.length - 1] ?? '').split(',').includes(opt));
+    if (pid !== undefined) throw stillMounted(containerId, pid);
     await assertNothingMounted(layerDir(this.root, rec.mountId));
     await assertNothingMounted(layerDir(this.root, initId));
     await removeLayer(this.root, rec.mountId);

@@ -31,9 +31,11 @@ import {
   checkInitFiles,
   claimContainer,
   dropRecord,
+  mountedInSomeNamespace,
   newMountId,
   readRecord,
   SnapshotterError,
+  stillMounted,
   writeInitLayer,
   writeRecord,
   type ContainerRecord,
@@ -243,6 +245,9 @@ export class VfsSnapshotter implements Snapshotter {
   async remove(containerId: string): Promise<void> {
     const rec = await readRecord(this.root, containerId, 'vfs');
     const rw = this.rwPath(rec.mountId);
+    const real = await fsp.realpath(rw).catch(() => rw);
+    const pid = await mountedInSomeNamespace((f) => f[3] === real || (f[3] ?? '').startsWith(`${real}/`));
+    if (pid !== undefined) throw stillMounted(containerId, pid);
     await assertNothingMounted(rw);
     await fsp.rm(rw, { recursive: true, force: true });
     await dropRecord(this.root, containerId);

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ConfigError, parseDaemonArgs, USAGE, type DaemonConfig } from './config';
 import type { DaemonContext } from './context';
-import { overlayLayerStore, storageRoot } from './layers';
+import { openSnapshotter } from '../storage/snapshotter';
 import { ImageService } from '../image/service';
 import { NO_USAGE } from '../image/remove';
 import { createApiServer } from '../api/server';
@@ -95,10 +95,11 @@ export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => P
   } catch (e) {
     log(`warning: could not lower own oom_score_adj (${(e as NodeJS.ErrnoException).code}): needs CAP_SYS_RESOURCE`);
   }
-  const layers = overlayLayerStore(storageRoot(config.dataRoot));
+  const snapshotter = await openSnapshotter(path.join(config.dataRoot, 'storage'), config.storageDriver);
+  log(`storage driver ${snapshotter.driver}: ${snapshotter.reason}`);
   const images = new ImageService({
     root: path.join(config.dataRoot, 'image'),
-    layers,
+    layers: snapshotter,
     registry: { insecureRegistries: config.insecureRegistries, ...(config.credentialsFile ? { configPath: config.credentialsFile } : {}) },
   });
   await images.init();
@@ -107,7 +108,7 @@ export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => P
     version: BERTH_VERSION,
     startedAt: new Date(),
     images,
-    storage: { driver: 'overlay', reason: 'overlayfs available' },
+    storage: { driver: snapshotter.driver, reason: snapshotter.reason },
     imageUsage: async () => NO_USAGE,
     log,
   };

@@ -18,7 +18,8 @@ import { RegistryClient, type PlatformSpec, type RegistryClientOptions } from '.
 import { push as pushImage } from './registry/push';
 import type { Credentials } from './registry/auth';
 import { importTarball, type ImportOptions } from './archive/import';
-import { loadDockerArchive, saveDockerArchive } from './archive/docker-archive';
+import { saveDockerArchive } from './archive/docker-archive';
+import { loadArchive } from './archive/load';
 import { layerMessage, throttled, type ProgressSink } from './progress';
 
 /** The part of a snapshotter the image service needs. */
@@ -26,7 +27,7 @@ export interface LayerStore {
   /** Unpacks (idempotently) an image's layers; returns the layer ids, bottom first. */
   unpack(store: ContentStore, manifest: ImageManifest, config: ImageConfig): Promise<string[]>;
   listLayers(): Promise<string[]>;
-  removeLayer(id: string): Promise<void>;
+  removeLayer(id: string): Promise<unknown>;
 }
 
 /** An image as the engine and API see it. */
@@ -317,10 +318,19 @@ export class ImageService {
   }
 
   private async loadNow(input: Readable, onProgress?: ProgressSink): Promise<Image[]> {
-    const loaded = await loadDockerArchive(this.content, this.refs, input);
+    const loaded = await loadArchive(this.content, this.refs, input);
     const out: Image[] = [];
     for (const l of loaded) {
-      const entry = await this.register(l.manifestDigest);
+      let manifest = l.manifestDigest;
+      let index: Digest | undefined;
+      if (isIndexMediaType(l.mediaType) && l.manifests?.length) {
+        // Tags name the platform manifest berth runs (the index is kept as its origin).
+        const pick = l.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64') ?? l.manifests[0]!;
+        index = l.manifestDigest;
+        manifest = pick.digest;
+        for (const t of l.tags) await this.refs.tag(t, manifest);
+      }
+      const entry = await this.register(manifest, index ? { index } : {});
       const img = await this.get(entry.id);
       out.push(img);
       if (img.repoTags.length === 0) onProgress?.({ stream: `Loaded image ID: ${img.id}\n` });

@@ -116,7 +116,10 @@ export async function readTar(s: Readable | Buffer): Promise<Map<string, TarEntr
 
 function bundleOn(rootfs: ContainerRootfs, script: string, modify?: (s: TestSpec) => void): { id: string; dir: string; cleanup(): void } {
   const id = randomTestId();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-bundle-'));
+  // Inside the test's own temp dir when the rootfs is in one, so the test's cleanup covers it too.
+  const tmpRoot = os.tmpdir();
+  const owner = rootfs.path.startsWith(`${tmpRoot}/berth-test-`) ? path.join(tmpRoot, rootfs.path.slice(tmpRoot.length + 1).split('/')[0]!) : tmpRoot;
+  const dir = fs.mkdtempSync(path.join(owner, 'berth-test-bundle-'));
   const spec = defaultSpec(id, ['sh', '-c', script]);
   spec.root = { path: rootfs.path, readonly: false };
   spec.annotations = { ...(spec.annotations ?? {}), ...rootfs.annotations };

@@ -106,7 +106,7 @@ export async function inspectAll(ctx: Ctx, refs: string[], format: string, get: 
       continue;
     }
     try {
-      rendered += tmpl.execute(JSON.parse(raw)) + '\n';
+      rendered += tmpl.execute(JSON.parse(raw), undefined, true) + '\n';
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       errors.push(`template parsing error: ${e.message}`);

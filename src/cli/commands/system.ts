@@ -130,7 +130,6 @@ export const version = (): CommandSpec => ({
           },
         });
       }
-      if (engine?.Details && engine.Details.Experimental === undefined) engine.Details.Experimental = String(Boolean(sv.Experimental));
       sv.Components = components;
       sv.Platform ??= { Name: '' };
       data.Server = sv;

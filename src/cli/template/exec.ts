@@ -142,7 +142,16 @@ interface Scope {
 export class Executor {
   private out = '';
 
-  constructor(private readonly funcs: Record<string, TemplateFunc>) {}
+  /**
+   * `raw`: the data is decoded JSON as docker's inspect fallback sees it (map[string]any):
+   * a null value prints "<no value>" and json() sorts object keys as Go does for maps.
+   */
+  constructor(
+    private readonly funcs: Record<string, TemplateFunc>,
+    private readonly raw = false,
+  ) {
+    if (raw) this.funcs = { ...funcs, json: (v) => goJSON(v, false, true) };
+  }
 
   run(nodes: Node[], data: unknown): string {
     this.out = '';
@@ -165,7 +174,7 @@ export class Executor {
           break;
         case 'action': {
           const v = this.pipe(n.pipe, dot, scope);
-          if (n.pipe.decl.length === 0) this.out += goString(v);
+          if (n.pipe.decl.length === 0) this.out += v === null && this.raw ? '<no value>' : goString(v);
           break;
         }
         case 'break':

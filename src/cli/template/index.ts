@@ -20,9 +20,12 @@ export class Template {
     private readonly funcs: Record<string, TemplateFunc>,
   ) {}
 
-  /** Run against `data`; throws TemplateError (with .partial output so far) on failure. */
-  execute(data: unknown, funcs?: Record<string, TemplateFunc>): string {
-    return new Executor(funcs ?? this.funcs).run(this.nodes, data);
+  /**
+   * Run against `data`; throws TemplateError (with .partial output so far) on failure.
+   * `raw`: data is decoded daemon JSON (inspect), see Executor.
+   */
+  execute(data: unknown, funcs?: Record<string, TemplateFunc>, raw = false): string {
+    return new Executor(funcs ?? this.funcs, raw).run(this.nodes, data);
   }
 }
 
@@ -95,7 +98,7 @@ export function formatOne(format: string, value: unknown): string {
     wrapError(e);
   }
   try {
-    return tmpl.execute(value) + '\n';
+    return tmpl.execute(value, undefined, true) + '\n';
   } catch (e) {
     wrapError(e);
   }

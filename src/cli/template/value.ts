@@ -74,20 +74,19 @@ function jsonString(s: string, escapeHTML: boolean): string {
 }
 
 /** encoding/json Marshal: compact; keys in object order (struct order as the daemon sent it). */
-export function goJSON(v: unknown, escapeHTML = false): string {
+export function goJSON(v: unknown, escapeHTML = false, sortKeys = false): string {
   if (v === undefined || v === null) return 'null';
   if (typeof v === 'string') return jsonString(v, escapeHTML);
   if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : 'null';
   if (typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return `[${v.map((x) => goJSON(x, escapeHTML)).join(',')}]`;
+  if (Array.isArray(v)) return `[${v.map((x) => goJSON(x, escapeHTML, sortKeys)).join(',')}]`;
   if (typeof v === 'object') {
     const custom = (v as GoStruct)[GO_JSON];
     if (typeof custom === 'function') return custom.call(v);
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${jsonString(k, escapeHTML)}:${goJSON(o[k], escapeHTML)}`)
-      .join(',')}}`;
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined);
+    if (sortKeys) keys.sort();
+    return `{${keys.map((k) => `${jsonString(k, escapeHTML)}:${goJSON(o[k], escapeHTML, sortKeys)}`).join(',')}}`;
   }
   return 'null';
 }

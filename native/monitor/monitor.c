@@ -1,6 +1,6 @@
 /* berth-monitor: the per-container parent (conmon's and containerd-shim's job).
  *
- *   berth-monitor --dir DIR --log FILE [--log-max-size BYTES] [--log-max-files N]
+ *   berth-monitor --dir DIR --log FILE (absolute paths) [--log-max-size BYTES] [--log-max-files N]
  *                 [--tty] [--stdin] [--wait-attach] -- STAGE_PATH
  *
  * berthd starts it in a new session with fd 3 = the stage's plan/status socket. It
@@ -155,9 +155,8 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 			b->off = 0;
 		}
 		if (b->len + n > b->cap) {
-			size_t cap = b->cap ? b->cap : 4096;
-			while (cap < b->len + n)
-				cap *= 2;
+			/* Just what is needed (16 KiB steps): queues are capped, growth is mremap. */
+			size_t cap = (b->len + n + 16383) & ~(size_t)16383;
 			char *np = realloc(b->p, cap);
 			if (!np)
 				return; /* out of memory: drop, never die */
@@ -278,8 +277,18 @@ static void close_stdin_now(void)
 	g_in_close = 0;
 }
 
+/* The pty master is on its way (the stage sends it during create; a client may already type). */
+static int pty_pending(void)
+{
+	return g_tty && g_in < 0 && (g_console_ls >= 0 || g_console_conn >= 0);
+}
+
 static void stdin_bytes(const unsigned char *p, size_t n)
 {
+	if (pty_pending()) {
+		buf_add(&g_inq, p, n); /* written once the master arrives */
+		return;
+	}
 	if (g_in < 0 || g_in_close)
 		return;
 	buf_add(&g_inq, p, n);
@@ -375,7 +384,11 @@ static void console_receive(void)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		g_out[1] = g_in = fd;
 		apply_winsize();
+		if (g_inq.len && buf_flush(&g_inq, g_in, 0) < 0)
+			buf_free(&g_inq);
 	}
+	if (g_in < 0)
+		buf_free(&g_inq); /* no pty after all */
 	/* one pty per container: done with the socket, whether it worked or not */
 	close(g_console_conn);
 	g_console_conn = -1;
@@ -595,8 +608,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!g_dir || !log || !stage)
-		usage();
+	if (!g_dir || !log || !stage || g_dir[0] != '/' || log[0] != '/')
+		usage(); /* absolute paths: we leave the caller's cwd */
 	if (fcntl(SYNC_FD, F_GETFD) < 0) {
 		g_sync_open = 0;
 		die(EBADF, "fd 3 must be the stage's plan socket");
@@ -678,7 +691,10 @@ int main(int argc, char **argv)
 			fcntl(g_in, F_SETFL, O_NONBLOCK);
 		}
 	}
-	/* berthd's stdio is not ours to hold once it may be gone. */
+	/* Not berthd's cwd (a mount it may want to remove), and not its stdio once it may be gone. */
+	if (chdir("/") < 0) {
+		/* stay where we are */
+	}
 	for (int i = 0; i < 3; i++)
 		dup2(nullfd, i);
 	close(nullfd);
@@ -728,7 +744,14 @@ int main(int argc, char **argv)
 			continue;
 		if (r < 0)
 			die(errno, "poll");
-		/* Clients first (by fd: the array may shrink while we walk it). */
+		/* The pty first: a client's first keystrokes may be in this round. */
+		for (int k = 0; k < n; k++) {
+			if (who[k] == W_CCONN && pf[k].revents) {
+				console_receive();
+				pf[k].revents = 0;
+			}
+		}
+		/* Clients (by fd: the array may shrink while we walk it). */
 		for (int k = 0; k < n; k++) {
 			if (who[k] < 0 || !pf[k].revents)
 				continue;

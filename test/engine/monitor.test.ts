@@ -118,10 +118,9 @@ test("tty: output through the pty, resize seen by stty size, input echoed by the
   const c = await AttachClient.connect(m.dir);
   const got = collect(c);
   c.resize(33, 101);
+  c.writeStdin("abc\r"); // typed ahead: the terminal holds it for `read`
   await sleep(50); // the resize frame reaches the monitor before the process asks
   await m.start();
-  await waitFor("stty size", () => got.out().includes("33 101"));
-  c.writeStdin("abc\r");
   await c.closed;
   assert.match(got.out(), /33 101\r\n/);
   assert.match(got.out(), /got:abc\r\n/);
@@ -131,6 +130,25 @@ test("tty: output through the pty, resize seen by stty size, input echoed by the
   assert.ok(es.every((e) => e.stream === "stdout"));
   assert.ok(es.some((e) => e.line === "got:abc\r\n"), JSON.stringify(es));
   assert.equal(fs.existsSync(path.join(m.dir, "console.sock")), false);
+});
+
+test("--wait-attach: the stage starts only when the first attach client is connected", async (t) => {
+  const m = prepareMonitored(t, { args: ["sh", "-c", "echo first; exit 0"] });
+  const creating = createMonitored({ ...m, waitAttach: true });
+  const mpid = await waitFor("the monitor", () => monitorPid(m.dir));
+  await waitFor("attach.sock", () => fs.existsSync(path.join(m.dir, "attach.sock")));
+  await sleep(100);
+  assert.equal(fs.readFileSync(`/proc/${mpid}/task/${mpid}/children`, "utf8").trim(), "", "no stage yet");
+  const c = await AttachClient.connect(m.dir);
+  const got = collect(c);
+  await creating;
+  await c.closed;
+  assert.equal(got.out(), "first\n");
+});
+
+test("a monitor that cannot start reports why as the create error", async (t) => {
+  const m = prepareMonitored(t, { args: ["true"] });
+  await assert.rejects(createMonitored({ ...m, log: "/nonexistent-berth-test/ctr.log" }), /berth-monitor: opening the log \/nonexistent-berth-test\/ctr.log: No such file or directory/);
 });
 
 test("exit.json: 137 and signal 9 for an init killed by SIGKILL", async (t) => {

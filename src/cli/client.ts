@@ -14,16 +14,9 @@ export const API_VERSION = '1.50';
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 export const USER_AGENT = 'berth-cli/0.1.0';
 
-export class ConnectError extends Error {}
+import { ConnectError, DaemonError } from './errors';
 
-export class DaemonError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly daemonMessage: string,
-  ) {
-    super(`Error response from daemon: ${daemonMessage}`);
-  }
-}
+export { ConnectError, DaemonError, encodeFilters } from './errors';
 
 /** Which daemon to talk to; throws for hosts berth can't reach. */
 export function resolveHost(flagHost: string[] | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -110,7 +103,7 @@ export class Client {
     if (payload) headers['Content-Length'] = String(payload.length);
     const url = `/v${API_VERSION}${path}${encodeQuery(opts.query)}`;
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, method, path: url, headers }, (res) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: url, headers, agent: false }, (res) => {
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
@@ -164,21 +157,6 @@ export class Client {
     if (message === '') message = `${res.statusCode} ${http.STATUS_CODES[res.statusCode] ?? ''}`.trim();
     return new DaemonError(res.statusCode, message);
   }
-}
-
-/** docker's filters.Args JSON: {"dangling":{"true":true}}. Flag values are "key=value". */
-export function encodeFilters(values: readonly string[], extra: Array<[string, string]> = []): string | undefined {
-  const m: Record<string, Record<string, boolean>> = {};
-  const add = (k: string, v: string) => {
-    (m[k] ??= {})[v] = true;
-  };
-  for (const f of values) {
-    const eq = f.indexOf('=');
-    if (eq < 0) throw new Error('bad format of filter (expected name=value)');
-    add(f.slice(0, eq).trim().toLowerCase(), f.slice(eq + 1).trim());
-  }
-  for (const [k, v] of extra) add(k, v);
-  return Object.keys(m).length ? JSON.stringify(m) : undefined;
 }
 
 export { readAll };

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { FlagDef } from '../flags';
 import type { Ctx } from '../command';
 import { StatusError } from '../command';
-import { readAll, type Response } from '../client';
+import type { Response } from '../client';
 import { JSONMessageError, JSONMessageRenderer, type JSONMessage } from '../jsonmessage';
 import { jsonCompact, jsonIndent } from '../format/json-indent';
 import { compile, TemplateError, type Template } from '../template';
@@ -124,7 +124,9 @@ export async function inspectAll(ctx: Ctx, refs: string[], format: string, get: 
 
 /** Read a whole response as JSON. */
 export async function responseJSON<T>(res: Response): Promise<T> {
-  return JSON.parse((await readAll(res.body)).toString('utf8')) as T;
+  const chunks: Buffer[] = [];
+  for await (const c of res.body) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 /** Ask a yes/no question on stdin (docker's prompt.Confirm); false on EOF. */

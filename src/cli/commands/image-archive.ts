@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { CommandSpec, Ctx } from '../command';
 import { invalidFlag } from '../command';
 import type { ParsedFlags } from '../flags';
-import { encodeFilters } from '../client';
+import { encodeFilters } from '../errors';
 import { humanSize } from '../format/units';
 import { confirm, displayStream, PLATFORM_FLAG, responseJSON } from './common';
 

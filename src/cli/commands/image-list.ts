@@ -8,7 +8,7 @@
 import type { CommandSpec, Ctx } from '../command';
 import { invalidFlag } from '../command';
 import type { ParsedFlags } from '../flags';
-import { encodeFilters } from '../client';
+import { encodeFilters } from '../errors';
 import { formatRows, GO_TYPE, GO_JSON, marshalFields } from '../template';
 import { goTimeString, humanSize, humanSizeWithPrecision, humanDuration, truncateID } from '../format/units';
 import { FORMAT_HELP } from './common';

@@ -5,7 +5,7 @@
 import type { CommandSpec, Ctx } from '../command';
 import { StatusError } from '../command';
 import type { ParsedFlags } from '../flags';
-import { DaemonError } from '../client';
+import { DaemonError } from '../errors';
 import { formatRows, GO_TYPE, GO_JSON, marshalFields } from '../template';
 import { ellipsis, goRFC3339, humanDuration, humanSizeWithPrecision, truncateID } from '../format/units';
 import { FORMAT_HELP, INSPECT_FORMAT_HELP, PLATFORM_FLAG, displayStream, inspectAll, registryAuthHeader } from './common';

@@ -41,15 +41,15 @@ export function sourceMount(source: string, mountinfo: readonly MountInfoEntry[]
 
 export type HostMountCheck = (source: string, want: 'shared' | 'shared-or-slave', where: string) => void;
 
-/** The real check against /proc/self/mountinfo, with symlinks in the source resolved. */
-export const checkHostPropagation: HostMountCheck = (source, want, where) => {
+/** The check against a mount table (default: /proc/self/mountinfo), with symlinks in the source resolved. */
+export const hostPropagationCheck = (mountinfo: () => string): HostMountCheck => (source, want, where) => {
   let real: string;
   try {
     real = fs.realpathSync(source);
   } catch (e) {
     throw new SpecInputError(`${where}: cannot resolve ${source}: ${(e as Error).message}`);
   }
-  const m = sourceMount(real, parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')));
+  const m = sourceMount(real, parseMountInfo(mountinfo()));
   if (!m) throw new SpecInputError(`${where}: Can't find mount point of ${source}`);
   const opts = m.optional.split(' ');
   const shared = opts.some((o) => o.startsWith('shared:'));
@@ -61,3 +61,5 @@ export const checkHostPropagation: HostMountCheck = (source, want, where) => {
     throw new SpecInputError(`${where}: path ${source} is mounted on ${m.mountpoint} but it is not a shared or slave mount (make it shared with \`mount --make-shared ${m.mountpoint}\`, or use a private propagation)`);
   }
 };
+
+export const checkHostPropagation: HostMountCheck = hostPropagationCheck(() => fs.readFileSync('/proc/self/mountinfo', 'utf8'));

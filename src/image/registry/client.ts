@@ -11,7 +11,7 @@
  * Blobs stream into the ContentStore, which verifies digest and size before a
  * blob becomes visible: a lying registry never leaves a blob behind.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { DigestError, digestAlgorithm, isDigest, parseDigest, type Digest } from '../digest';
 import {
@@ -107,6 +107,9 @@ export interface PullResult {
 }
 
 const DEFAULT_PLATFORM: PlatformSpec = { os: 'linux', architecture: 'amd64' };
+
+/** Size of the pieces a blob download is written to the store in (see fetchBlob). */
+const BLOB_WRITE_CHUNK = 1 << 20;
 
 export function shortId(d: Digest | string): string {
   return d.slice(d.indexOf(':') + 1, d.indexOf(':') + 13);
@@ -403,8 +406,8 @@ export class RegistryClient {
     return { digest: first.digest, mediaType: first.mediaType, manifest: first.body as ImageManifest, bytes: first.bytes };
   }
 
-  /** GET a blob as a stream (no verification: callers ingest it into a store). */
-  async openBlob(ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<{ stream: Readable; size?: number }> {
+  /** GET a blob: the response, checked to be a 2xx with a body. */
+  private async blobResponse(ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<Response & { body: ReadableStream<Uint8Array> }> {
     const res = await this.request(ref.domain, `/v2/${ref.path}/blobs/${digest}`, { scope: this.scope(ref), signal });
     if (res.status === 404) {
       await res.body?.cancel();
@@ -414,6 +417,12 @@ export class RegistryClient {
       const detail = await readErrorBody(res);
       throw new RegistryError('protocol', `fetching blob ${digest}: HTTP ${res.status}${detail ? `: ${detail}` : ''}`, res.status);
     }
+    return res as Response & { body: ReadableStream<Uint8Array> };
+  }
+
+  /** GET a blob as a stream (no verification: callers ingest it into a store). */
+  async openBlob(ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<{ stream: Readable; size?: number }> {
+    const res = await this.blobResponse(ref, digest, signal);
     const len = res.headers.get('content-length');
     return {
       stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
@@ -421,7 +430,13 @@ export class RegistryClient {
     };
   }
 
-  /** Download one blob into the store (digest + size verified by the store). */
+  /**
+   * Download one blob into the store (digest + size verified by the store). The body is read
+   * straight from fetch's web stream (no Readable.fromWeb + Transform in between) and handed to
+   * the store in BLOB_WRITE_CHUNK pieces: fetch delivers 16-64 KiB chunks, and one awaited write
+   * (a thread-pool round trip) per chunk cost more than copying them into larger buffers
+   * (bench/images.sh: ~25% of the pull time of a 80 MiB image on loopback).
+   */
   async fetchBlob(
     ref: ImageReference,
     desc: Descriptor,
@@ -431,30 +446,45 @@ export class RegistryClient {
     signal?: AbortSignal,
   ): Promise<void> {
     const digest = parseDigest(desc.digest);
-    const { stream } = await this.openBlob(ref, digest, signal);
+    const res = await this.blobResponse(ref, digest, signal);
+    const reader = res.body.getReader();
     let current = 0;
     let lastReport = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-        current += chunk.length;
+    async function* pieces(): AsyncGenerator<Buffer> {
+      let buf = Buffer.allocUnsafe(BLOB_WRITE_CHUNK);
+      let n = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        current += value.byteLength;
         const now = Date.now();
         if (onBytes && (now - lastReport >= 100 || current === desc.size)) {
           lastReport = now;
           onBytes(current, desc.size);
         }
-        cb(null, chunk);
-      },
-      flush(cb: TransformCallback) {
-        onReceived?.();
-        cb();
-      },
-    });
-    stream.on('error', (e) => counter.destroy(e));
-    stream.pipe(counter);
+        if (n === 0 && value.byteLength >= BLOB_WRITE_CHUNK) {
+          yield Buffer.from(value.buffer, value.byteOffset, value.byteLength); // already large: no copy
+          continue;
+        }
+        for (let off = 0; off < value.byteLength; ) {
+          const k = Math.min(BLOB_WRITE_CHUNK - n, value.byteLength - off);
+          buf.set(value.subarray(off, off + k), n);
+          n += k;
+          off += k;
+          if (n === BLOB_WRITE_CHUNK) {
+            yield buf; // the store writes it before asking for more, but a fresh buffer is cheap
+            buf = Buffer.allocUnsafe(BLOB_WRITE_CHUNK);
+            n = 0;
+          }
+        }
+      }
+      if (n > 0) yield buf.subarray(0, n);
+      onReceived?.();
+    }
     try {
-      await store.ingest(counter, digest, desc.size);
+      await store.ingest(pieces(), digest, desc.size);
     } catch (e) {
-      stream.destroy();
+      await reader.cancel().catch(() => undefined); // stop the download (no-op once it ended or failed)
       if (e instanceof DigestError) {
         throw new RegistryError('digest-mismatch', `failed to pull blob ${digest} from ${ref.name()}: ${e.message}`);
       }

@@ -65,6 +65,8 @@ export interface ContainerSpecInput {
   defaultNoNewPrivileges?: boolean;
   /** daemon.json "default-cgroupns-mode". */
   defaultCgroupnsMode?: 'private' | 'host';
+  /** IpcMode shareable: host path of the container's /dev/shm tmpfs (Docker's ShmPath), bound as /dev/shm. */
+  shmPath?: string;
   /** Host files bind-mounted as the container's /etc/resolv.conf, /etc/hostname, /etc/hosts (engine-written). */
   networkFiles?: { resolvConf?: string; hostname?: string; hosts?: string };
   /** Overrides of the detected host facts (tests). */
@@ -131,7 +133,8 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
   // namespaces, hostname
   const ns = buildNamespaces({
     config, hc, resolveContainer: (x) => input.resolveContainer(x), cgroupV2: host.cgroupV2, timeNamespace: host.timeNamespace,
-    ...(input.defaultCgroupnsMode ? { defaultCgroupnsMode: input.defaultCgroupnsMode } : {}), warnings,
+    ...(input.defaultCgroupnsMode ? { defaultCgroupnsMode: input.defaultCgroupnsMode } : {}),
+    ...(input.shmPath ? { shmPath: input.shmPath } : {}), warnings,
   });
   if (config.Hostname) checkHostname(config.Hostname, 'Config.Hostname');
   const hostname = chooseHostname(config, ns, input.id, input.hostname);

@@ -221,7 +221,16 @@ describe('IPC modes and /dev/shm', () => {
   test("container:X: X's ipc namespace and its /dev/shm", () => {
     const r = build({ hostConfig: { IpcMode: 'container:web' } });
     assert.deepEqual(r.spec.linux!.namespaces!.find((n) => n.type === 'ipc'), { type: 'ipc', path: '/proc/4242/ns/ipc' });
-    assert.equal(mountAt(r, '/dev/shm').source, '/proc/4242/root/dev/shm');
+    assert.deepEqual(mountAt(r, '/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/var/lib/berth/containers/web/shm', options: ['rbind', 'rprivate'] });
     refuses({ hostConfig: { IpcMode: 'container:priv' } }, 'non-shareable IPC');
+  });
+  test('container:X without a shared /dev/shm on the host: own tmpfs, with a warning', () => {
+    const r = build({ hostConfig: { IpcMode: 'container:plain' } });
+    assert.equal(mountAt(r, '/dev/shm').type, 'tmpfs');
+    assert.ok(r.warnings.some((w) => w.includes('gets a /dev/shm of its own')));
+  });
+  test('shareable with the engine\'s host tmpfs: bound as /dev/shm', () => {
+    const r = build({ hostConfig: { IpcMode: 'shareable' }, shmPath: '/var/lib/berth/containers/x/shm' });
+    assert.equal(mountAt(r, '/dev/shm').source, '/var/lib/berth/containers/x/shm');
   });
 });

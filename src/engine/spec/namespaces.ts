@@ -22,6 +22,12 @@ export interface ResolvedContainer {
   domainname?: string;
   /** Its HostConfig.IpcMode, to refuse joining a non-shareable IPC namespace as Docker does. */
   ipcMode?: string;
+  /**
+   * Host path of its /dev/shm (Docker's ShmPath: the host tmpfs of a shareable container, or
+   * /dev/shm for IpcMode host), bound as /dev/shm of containers that join its IPC namespace.
+   * (A mount of another mount namespace, e.g. /proc/<pid>/root/dev/shm, cannot be bound.)
+   */
+  shmPath?: string;
 }
 
 export type NetworkKind = 'bridge' | 'none' | 'host' | 'container';
@@ -32,6 +38,8 @@ export interface NamespaceInput {
   resolveContainer(nameOrId: string): ResolvedContainer | undefined;
   cgroupV2: boolean;
   timeNamespace: boolean;
+  /** Host path of this container's own /dev/shm tmpfs when IpcMode is shareable (Docker's ShmPath). */
+  shmPath?: string;
   /** daemon.json default-cgroupns-mode; default: private on cgroup v2, host on v1. */
   defaultCgroupnsMode?: 'private' | 'host';
   warnings: string[];
@@ -141,7 +149,15 @@ export function buildNamespaces(input: NamespaceInput): NamespaceSetup {
       throw new SpecInputError(`container ${ipcRef}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)`);
     }
     join('ipc', c.pid, 'ipc');
-    ipcMounts.push({ destination: '/dev/shm', source: `/proc/${c.pid}/root/dev/shm`, kind: 'bind', writable: true, propagation: 'rprivate', where: 'HostConfig.IpcMode' });
+    if (c.shmPath) {
+      ipcMounts.push({ destination: '/dev/shm', source: c.shmPath, kind: 'bind', writable: true, propagation: 'rprivate', where: 'HostConfig.IpcMode' });
+    } else {
+      warnings.push(
+        `HostConfig.IpcMode ${q(ipcMode)}: the container joins the IPC namespace of ${ipcRef} but gets a /dev/shm of its own (${ipcRef} has no shared /dev/shm on the host)`,
+      );
+    }
+  } else if (ipcMode === 'shareable' && input.shmPath) {
+    ipcMounts.push({ destination: '/dev/shm', source: input.shmPath, kind: 'bind', writable: true, propagation: 'rprivate', where: 'HostConfig.IpcMode' });
   } else if (ipcMode === 'host') {
     ns.delete('ipc');
     ipcMounts.push({ destination: '/dev/shm', source: '/dev/shm', kind: 'bind', writable: true, propagation: 'rprivate', where: 'HostConfig.IpcMode' });

@@ -49,7 +49,8 @@ export const GROUP = [
 ].join('\n');
 
 export const CONTAINERS: Record<string, ResolvedContainer> = {
-  web: { id: 'f'.repeat(64), pid: 4242, hostname: 'webhost', domainname: 'example.org', ipcMode: 'shareable' },
+  web: { id: 'f'.repeat(64), pid: 4242, hostname: 'webhost', domainname: 'example.org', ipcMode: 'shareable', shmPath: '/var/lib/berth/containers/web/shm' },
+  plain: { id: 'c'.repeat(64), pid: 4444 },
   priv: { id: 'e'.repeat(64), pid: 4343, ipcMode: 'private' },
   stopped: { id: 'd'.repeat(64), pid: 0 },
 };

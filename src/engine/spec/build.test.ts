@@ -118,24 +118,25 @@ describe('hostname and domainname', () => {
 
 describe('init', () => {
   test('Init: docker-init runs the command, bound read-only from initPath', () => {
-    const r = build({ hostConfig: { Init: true }, initPath: '/usr/libexec/berth/berth-init' });
+    const r = build({ hostConfig: { Init: true }, initPath: '/bin/sh' });
     assert.deepEqual(r.spec.process!.args, ['/sbin/docker-init', '--', 'sh']);
     assert.deepEqual(mountAt(r, '/sbin/docker-init'), {
-      destination: '/sbin/docker-init', type: 'bind', source: '/usr/libexec/berth/berth-init', options: ['bind', 'ro'],
+      destination: '/sbin/docker-init', type: 'bind', source: '/bin/sh', options: ['bind', 'ro'],
     });
   });
   test("no init in the host's or another container's pid namespace", () => {
     for (const PidMode of ['host', 'container:web']) {
-      const r = build({ hostConfig: { Init: true, PidMode }, initPath: '/init' });
+      const r = build({ hostConfig: { Init: true, PidMode }, initPath: '/bin/sh' });
       assert.deepEqual(r.spec.process!.args, ['sh']);
     }
   });
   test("the daemon's default applies when Init is null; Init false wins", () => {
-    assert.equal(build({ defaultInit: true, initPath: '/init' }).spec.process!.args[0], '/sbin/docker-init');
-    assert.equal(build({ defaultInit: true, initPath: '/init', hostConfig: { Init: false } }).spec.process!.args[0], 'sh');
+    assert.equal(build({ defaultInit: true, initPath: '/bin/sh' }).spec.process!.args[0], '/sbin/docker-init');
+    assert.equal(build({ defaultInit: true, initPath: '/bin/sh', hostConfig: { Init: false } }).spec.process!.args[0], 'sh');
   });
-  test('without an init binary Init is refused', () => {
+  test('without an init binary Init is refused; a configured one that is missing is a server error', () => {
     refuses({ hostConfig: { Init: true } }, /HostConfig\.Init/);
+    assert.throws(() => build({ hostConfig: { Init: true }, initPath: '/nonexistent/berth-init' }), (e: Error) => e.name === 'Error' && /does not exist/.test(e.message));
   });
 });
 

@@ -148,6 +148,8 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerSpecResu
     if (!input.initPath) {
       throw new SpecInputError('HostConfig.Init: berth has no init binary configured (build native/build/berth-init), so --init cannot be honoured');
     }
+    // A server-side problem (HTTP 500), not the request's.
+    if (!fs.existsSync(input.initPath)) throw new Error(`berth's init binary ${input.initPath} (for HostConfig.Init) does not exist`);
     args = [CONTAINER_INIT_PATH, '--', ...args];
     defaults.push({ destination: CONTAINER_INIT_PATH, type: 'bind', source: input.initPath, options: ['bind', 'ro'] });
   }

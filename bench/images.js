@@ -2,7 +2,7 @@
 // Image pull + unpack benchmark; driven by bench/images.sh (which owns the work dir).
 //
 //   node bench/images.js --work DIR --cache DIR [--n N] [--warmup W] [--profile DIR]
-//                        [--concurrency C] [--berth-b DIST]
+//                        [--concurrency C] [--berth-b DIST] [--no-sync]
 //   node bench/images.js --berth-sample --ref REF --dest DIR [--concurrency C] [--dist DIST]
 //                                                                      (one berth sample)
 //   node bench/images.js --summarize-profile FILE.cpuprofile                     (top costs)
@@ -492,7 +492,7 @@ async function bench() {
   console.log(`berth ${berthVer} (node ${process.version}); ${versions.skopeo}; ${versions.umoci}; ${versions.registry}`);
   if (docker.skip) console.log(`docker pull: skipped, ${docker.skip}`);
   else console.log(`docker: engine ${docker.version}`);
-  console.log(`kernel ${require("node:os").release()}, ${require("node:os").cpus().length} CPUs; N=${opts.n} (+${opts.warmup} warm-up), interleaved; all destinations under ${opts.work}`);
+  console.log(`kernel ${require("node:os").release()}, ${require("node:os").cpus().length} CPUs; N=${opts.n} (+${opts.warmup} warm-up), interleaved; all destinations under ${opts.work}${opts.sync ? ", `sync -f` before each contender" : ""}`);
 
   // Contenders, in the order each round runs them. A "B" build of berth (BENCH_BERTH_DIST_B)
   // runs in the same rounds, for A/B comparisons of a change.
@@ -511,6 +511,11 @@ async function bench() {
     for (const [k, v] of Object.entries(x)) if (v !== undefined) r[k].push(v);
   };
   const self = __filename;
+  // Before each contender: flush the work filesystem (untimed), so no one's pull pays the fsync
+  // stalls of the previous contender's 240 MB of dirty pages.
+  const settle = async () => {
+    if (opts.sync) await run("sync", ["-f", opts.work], { ioDir: io });
+  };
   for (let i = 0; i < opts.warmup + opts.n; i++) {
     const counted = i >= opts.warmup;
     const line = [];
@@ -521,6 +526,7 @@ async function bench() {
       dirs.push(bd);
       const nodeArgs = [];
       if (opts.profile && i === opts.warmup) nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${opts.profile}`, `--cpu-prof-name=${bv.name.replace(/\W+/g, "-")}.cpuprofile`, "--cpu-prof-interval=500");
+      await settle();
       const extra = [...(opts.concurrency ? ["--concurrency", String(opts.concurrency)] : []), ...(bv.dist ? ["--dist", bv.dist] : [])];
       const br = await must(run(process.execPath, [...nodeArgs, self, "--berth-sample", "--ref", ref, "--dest", bd, ...extra], { ioDir: io }), `${bv.name} sample`);
       const b = JSON.parse(br.out.trim().split("\n").pop()); // times in ms, CPU in s
@@ -542,6 +548,7 @@ async function bench() {
     const pd = path.join(opts.work, `peer-${i}`);
     fs.mkdirSync(pd);
     dirs.push(pd);
+    await settle();
     const sk = await must(run("skopeo", ["copy", "--quiet", "--insecure-policy", "--src-tls-verify=false", `docker://${ref}`, `oci:${pd}/oci:x`], { ioDir: io, cpu: true }), "skopeo copy");
     const um = await must(run("umoci", ["unpack", "--image", `${pd}/oci:x`, `${pd}/bundle`], { ioDir: io, cpu: true }), "umoci unpack");
     if (counted) {
@@ -565,6 +572,7 @@ async function bench() {
     }
     if (!docker.skip) {
       await run(docker.bin, ["rmi", "-f", ref], { ioDir: io });
+      await settle();
       const dk = await must(run(docker.bin, ["pull", "-q", ref], { ioDir: io }), "docker pull");
       await run(docker.bin, ["rmi", "-f", ref], { ioDir: io });
       if (counted) push("docker pull", { total: dk.ms });
@@ -607,7 +615,7 @@ async function bench() {
 }
 
 function parseArgs(argv) {
-  const o = { work: "", cache: "", n: 5, warmup: 1, profile: "", berthSample: false, ref: "", dest: "", concurrency: 0, summarize: "", dist: "", distB: "" };
+  const o = { work: "", cache: "", n: 5, warmup: 1, profile: "", berthSample: false, ref: "", dest: "", concurrency: 0, summarize: "", dist: "", distB: "", sync: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -626,6 +634,7 @@ function parseArgs(argv) {
     else if (a === "--summarize-profile") o.summarize = val();
     else if (a === "--dist") o.dist = val();
     else if (a === "--berth-b") o.distB = path.resolve(val());
+    else if (a === "--no-sync") o.sync = false;
     else die(`unexpected argument ${a}`);
   }
   return o;

@@ -11,6 +11,7 @@
 #   BENCH_PACKAGES="gcc-12 libllvm14 ..." bash bench/images.sh
 #   BENCH_CONCURRENCY=6 bash bench/images.sh     (berth's parallel blob downloads; client default otherwise)
 #   BENCH_BERTH_DIST_B=/other/checkout/dist bash bench/images.sh   (adds "berth B": A/B of a change)
+#   BENCH_SYNC=0 bash bench/images.sh            (no untimed `sync -f` of the work fs before each contender)
 #
 # The image is cached under $BENCH_CACHE (default ${XDG_CACHE_HOME:-/var/cache}/berth-bench);
 # everything else (registry, destinations) lives in a temp dir removed on exit, also on ctrl-c.
@@ -52,7 +53,7 @@ our_pids() {
   for p in /proc/[0-9]*; do
     pid="${p#/proc/}"
     [ "$pid" = "$$" ] && continue
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$WORK" && echo "$pid"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$WORK" && echo "$pid"
   done
   return 0
 }
@@ -86,6 +87,7 @@ ARGS=(--work "$WORK" --cache "$CACHE" --n "$N" --warmup "$WARMUP")
 [ -n "${BENCH_PROFILE:-}" ] && ARGS+=(--profile "$BENCH_PROFILE")
 [ -n "${BENCH_CONCURRENCY:-}" ] && ARGS+=(--concurrency "$BENCH_CONCURRENCY")
 [ -n "${BENCH_BERTH_DIST_B:-}" ] && ARGS+=(--berth-b "$BENCH_BERTH_DIST_B")
+[ "${BENCH_SYNC:-1}" = 0 ] && ARGS+=(--no-sync)
 
 # In the background + wait, so a TERM/INT to this script stops the measuring too.
 node bench/images.js "${ARGS[@]}" </dev/null &

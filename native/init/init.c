@@ -40,6 +40,11 @@ int main(int argc, char **argv)
 		say("usage: berth-init COMMAND [ARG...]", NULL, NULL);
 		return 2;
 	}
+	/* Docker runs `docker-init -- CMD...`: a leading "--" ends our (absent) options, as in tini. */
+	if (argc > 2 && strcmp(argv[1], "--") == 0) {
+		argv++;
+		argc--;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	for (int s = 1; s < NSIG; s++)

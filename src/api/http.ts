@@ -21,12 +21,14 @@ export interface Request {
 }
 
 export type Handler = (req: Request, res: ServerResponse) => Promise<void> | void;
+/** A hijacked connection (attach, exec start): the socket after the HTTP request. */
+export type UpgradeHandler = (req: Request, socket: import('node:stream').Duplex, head: Buffer) => Promise<void> | void;
 
-interface Route {
+interface Route<H> {
   method: string;
   pattern: RegExp;
   names: string[];
-  handler: Handler;
+  handler: H;
 }
 
 /** Compares "1.41" style versions. */
@@ -36,11 +38,11 @@ export function compareVersions(a: string, b: string): number {
   return am! - bm! || an! - bn!;
 }
 
-export class Router {
-  private readonly routes: Route[] = [];
+export class Router<H = Handler> {
+  private readonly routes: Route<H>[] = [];
 
   /** `path` like `/images/{name*}/json` ({x*} matches slashes too). */
-  add(method: string, path: string, handler: Handler): void {
+  add(method: string, path: string, handler: H): void {
     const names: string[] = [];
     const src = path.replace(/[.+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(\*?)\}/g, (_m, n: string, greedy: string) => {
       names.push(n);
@@ -50,7 +52,7 @@ export class Router {
   }
 
   /** Finds the route; 404 for an unknown path, 405 for a known path with another method. */
-  match(method: string, path: string): { handler: Handler; params: Record<string, string> } {
+  match(method: string, path: string): { handler: H; params: Record<string, string> } {
     let pathKnown = false;
     for (const r of this.routes) {
       const m = r.pattern.exec(path);

@@ -5,17 +5,27 @@
  */
 import * as http from 'node:http';
 import { ApiError, statusOf } from './errors';
-import { Router, sendJson, splitVersion, API_VERSION, type Request } from './http';
+import { Router, sendJson, splitVersion, API_VERSION, type Request, type UpgradeHandler } from './http';
+import { socketError } from './stream';
+import type { Engine } from '../engine/engine';
+import type { ExecManager } from '../engine/exec';
+import { containerRoutes } from './routes/containers';
+import { attachRoutes } from './routes/attach';
+import { eventRoutes } from './routes/events';
 import type { DaemonContext } from '../daemon/context';
 import { systemRoutes } from './routes/system';
 import { imageRoutes } from './routes/images';
 
-export function createApiServer(ctx: DaemonContext): http.Server {
+export function createApiServer(ctx: DaemonContext, engine: Engine, execs: ExecManager): http.Server {
   const router = new Router();
+  const upgrades = new Router<UpgradeHandler>();
   systemRoutes(router, ctx);
   imageRoutes(router, ctx);
+  containerRoutes(router, ctx, engine);
+  attachRoutes(router, upgrades, ctx, engine, execs);
+  eventRoutes(router, ctx, engine);
 
-  return http.createServer((raw, res) => {
+  const server = http.createServer((raw, res) => {
     const started = Date.now();
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', `berth/${ctx.version} (linux)`);
@@ -46,4 +56,25 @@ export function createApiServer(ctx: DaemonContext): http.Server {
       fail(e);
     }
   });
+
+  // Attach and exec start hijack the connection (`Upgrade: tcp`).
+  server.on('upgrade', (raw: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const url = new URL(raw.url ?? '/', 'http://berthd');
+    const method = raw.method ?? 'POST';
+    socket.on('error', () => socket.destroy());
+    const fail = (e: unknown): void => {
+      const message = e instanceof Error ? e.message : String(e);
+      if (statusOf(e) >= 500) ctx.log(`error: ${method} ${url.pathname}: ${message}`);
+      if (socket.writable) socketError(socket, statusOf(e), message);
+    };
+    try {
+      const { version, path } = splitVersion(url.pathname);
+      const { handler, params } = upgrades.match(method, path);
+      const req: Request = { raw, method, path, version, query: url.searchParams, params };
+      Promise.resolve(handler(req, socket, head)).catch(fail);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  return server;
 }

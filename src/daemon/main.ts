@@ -9,7 +9,11 @@ import { ConfigError, parseDaemonArgs, USAGE, type DaemonConfig } from './config
 import type { DaemonContext } from './context';
 import { openSnapshotter } from '../storage/snapshotter';
 import { ImageService } from '../image/service';
-import { NO_USAGE } from '../image/remove';
+import { EventBus } from '../engine/events';
+import { Engine } from '../engine/engine';
+import { ExecManager } from '../engine/exec';
+import { INIT_BINARY } from '../engine/monitor';
+import { reconcile } from '../engine/reconcile';
 import { createApiServer } from '../api/server';
 
 export const BERTH_VERSION = '0.1.0';
@@ -103,16 +107,37 @@ export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => P
     registry: { insecureRegistries: config.insecureRegistries, ...(config.credentialsFile ? { configPath: config.credentialsFile } : {}) },
   });
   await images.init();
+  const events = new EventBus();
+  const engine = new Engine({
+    dataRoot: config.dataRoot,
+    execRoot: config.execRoot,
+    images,
+    snapshotter,
+    events,
+    ...(fs.existsSync(INIT_BINARY) ? { initBinary: INIT_BINARY } : {}),
+    log,
+  });
+  const execs = new ExecManager(engine, config.execRoot);
+  await reconcile(engine, log);
   const ctx: DaemonContext = {
     config,
     version: BERTH_VERSION,
     startedAt: new Date(),
     images,
+    snapshotter,
+    events,
     storage: { driver: snapshotter.driver, reason: snapshotter.reason },
-    imageUsage: async () => NO_USAGE,
+    execIdsOf: (id) => execs.idsOf(id),
+    imageUsage: async () => engine.imageUsage(),
+    containerCounts: () => {
+      const all = engine.store.all();
+      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      const paused = all.filter((c) => c.State.Paused).length;
+      return { total: all.length, running, paused, stopped: all.length - running - paused };
+    },
     log,
   };
-  const server = createApiServer(ctx);
+  const server = createApiServer(ctx, engine, execs);
   const sockets = config.hosts.map((h) => h.slice('unix://'.length));
   for (const sock of sockets) {
     await claimSocket(sock);
@@ -130,7 +155,10 @@ export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => P
     log(`listening on unix://${sock}`);
   }
   const stop = async (): Promise<void> => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    engine.shuttingDown = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of conns) c.destroy();
+    await closed;
     for (const s of sockets) fs.rmSync(s, { force: true });
     try {
       if (fs.readFileSync(config.pidfile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(config.pidfile);
@@ -139,7 +167,14 @@ export async function startDaemon(config: DaemonConfig): Promise<{ stop: () => P
     }
   };
   // Keep-alive connections (docker CLI) would hold close() open: end them on shutdown.
-  server.on('connection', (s) => server.once('close', () => s.destroy()));
+  const conns = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    conns.add(s);
+    s.once('close', () => conns.delete(s));
+  });
+  server.once('close', () => {
+    for (const s of conns) s.destroy();
+  });
   return { stop, sockets };
 }
 

@@ -95,11 +95,12 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
       const [os, architecture, variant] = (platform ?? '').split('/');
       const auth = registryAuth(req);
       await streamed(res, async (send) => {
-        await svc.pull(ref, {
+        const img = await svc.pull(ref, {
           onProgress: send,
           ...(platform ? { platform: { os: os || 'linux', architecture: architecture || 'amd64', ...(variant ? { variant } : {}) } } : {}),
           ...(auth ? { auth } : {}),
         });
+        ctx.events.emit('image', 'pull', ref, { name: ref, id: img.id });
       });
       return;
     }
@@ -111,6 +112,7 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
       await streamed(res, async (send) => {
         const img = await svc.import(req.raw, { ...(ref ? { ref } : {}), changes, ...(q.get('message') ? { message: q.get('message')! } : {}) });
         send({ status: img.id });
+        ctx.events.emit('image', 'import', img.id, { name: ref ?? '' });
       });
       return;
     }
@@ -129,7 +131,7 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
   r.add('POST', '/images/load', async (req, res) => {
     // `quiet` only silences progress bars in dockerd; "Loaded image: …" lines are always sent.
     await streamed(res, async (send) => {
-      await svc.load(req.raw, send);
+      for (const img of await svc.load(req.raw, send)) ctx.events.emit('image', 'load', img.id, { name: img.repoTags[0] ?? '' });
     });
   });
 
@@ -169,7 +171,8 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
     const tag = req.query.get('tag');
     if (tag && tag.includes(':')) throw badRequest(`invalid tag format: ${tag}`);
     try {
-      await svc.tag(req.params.name!, tag ? `${repo}:${tag}` : repo);
+      const img = await svc.tag(req.params.name!, tag ? `${repo}:${tag}` : repo);
+      ctx.events.emit('image', 'tag', img.id, { name: tag ? `${repo}:${tag}` : repo });
     } catch (e) {
       if (e instanceof ReferenceError) throw badRequest(e.message);
       throw e;
@@ -184,6 +187,7 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
     const auth = registryAuth(req);
     await streamed(res, async (send) => {
       await svc.push(name, { onProgress: send, ...(auth ? { auth } : {}) });
+      ctx.events.emit('image', 'push', name, { name });
     });
   });
 
@@ -193,6 +197,10 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
       prune: !boolParam(req.query, 'noprune'),
       usage: await ctx.imageUsage(),
     });
+    for (const it of items) {
+      if ('Untagged' in it) ctx.events.emit('image', 'untag', it.Untagged, { name: it.Untagged });
+      else ctx.events.emit('image', 'delete', it.Deleted, { name: it.Deleted });
+    }
     sendJson(res, 200, items);
   });
 

@@ -51,12 +51,13 @@ export function systemRoutes(r: Router, ctx: DaemonContext): void {
     } catch {
       /* keep 1 */
     }
+    const counts = ctx.containerCounts();
     sendJson(res, 200, {
       ID: ctx.config.dataRoot,
-      Containers: 0,
-      ContainersRunning: 0,
-      ContainersPaused: 0,
-      ContainersStopped: 0,
+      Containers: counts.total,
+      ContainersRunning: counts.running,
+      ContainersPaused: counts.paused,
+      ContainersStopped: counts.stopped,
       Images: images.length,
       Driver: ctx.storage.driver === 'overlay' ? 'overlay2' : ctx.storage.driver,
       DriverStatus: [
@@ -104,7 +105,7 @@ export function systemRoutes(r: Router, ctx: DaemonContext): void {
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
       SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
-      Warnings: [],
+      Warnings: ['WARNING: no bridge network yet: containers run with --network none unless host or container:<name> is asked for'],
     });
   });
 

@@ -1,0 +1,146 @@
+/**
+ * `docker exec`: sessions created against a running container and started later. The process
+ * runs under a monitor of its own (like the container's init), so its output, stdin and tty go
+ * through the same attach socket and it survives a berthd restart; its exit code comes from the
+ * monitor's exit file.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execInContainer } from '../runtime/lifecycle/exec';
+import type { Engine } from './engine';
+import { EngineConflictError, NotRunningError } from './errors';
+import { consoleSocketPath, monitorLauncher, readExitFile } from './monitor';
+import { resolveUser } from './spec/user';
+import { currentCapabilities } from './spec/capabilities';
+
+export interface ExecConfig {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  DetachKeys?: string;
+  Tty?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[];
+  Privileged?: boolean;
+  User?: string;
+  WorkingDir?: string;
+}
+
+export interface ExecSession {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  dir: string;
+}
+
+export class ExecNotFoundError extends Error {
+  constructor(id: string) {
+    super(`No such exec instance: ${id}`);
+    this.name = 'ExecNotFoundError';
+  }
+}
+
+export class ExecManager {
+  private readonly sessions = new Map<string, ExecSession>();
+
+  constructor(private readonly engine: Engine, private readonly execRoot: string) {}
+
+  create(containerRef: string, config: ExecConfig): string {
+    const rec = this.engine.get(containerRef);
+    if (!rec.State.Running) throw new NotRunningError(rec.Id);
+    if (rec.State.Paused) throw new EngineConflictError(409, `Container ${rec.Id} is paused, unpause the container before exec`);
+    if (!Array.isArray(config.Cmd) || config.Cmd.length === 0) throw new EngineConflictError(400, 'No exec command specified');
+    const id = randomBytes(32).toString('hex');
+    this.sessions.set(id, { id, containerId: rec.Id, config, running: false, exitCode: null, pid: 0, dir: path.join(this.execRoot, 'x', id.slice(0, 24)) });
+    this.engine.events.emit('container', `exec_create: ${config.Cmd.join(' ')}`, rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: id });
+    return id;
+  }
+
+  get(id: string): ExecSession {
+    const s = this.sessions.get(id);
+    if (!s) throw new ExecNotFoundError(id);
+    return s;
+  }
+
+  idsOf(containerId: string): string[] {
+    return [...this.sessions.values()].filter((s) => s.containerId === containerId).map((s) => s.id);
+  }
+
+  /**
+   * Starts the process under its monitor; resolves when it has started. With `attached`, the
+   * monitor holds the process back until the first attach client has connected (the caller
+   * connects meanwhile), so no early output is lost.
+   */
+  async start(id: string, attached: boolean): Promise<ExecSession> {
+    const s = this.get(id);
+    if (s.running || s.exitCode !== null) throw new EngineConflictError(409, `exec ${id} has already been started`);
+    const rec = this.engine.get(s.containerId);
+    if (!rec.State.Running) throw new NotRunningError(rec.Id);
+    const c = s.config;
+    fs.rmSync(s.dir, { recursive: true, force: true });
+    fs.mkdirSync(s.dir, { recursive: true, mode: 0o700 });
+    const user = c.User ? resolveUser(c.User, [], (p) => this.engine.readImageFile(rec, p)) : undefined;
+    s.running = true;
+    try {
+      await execInContainer(this.engine.runtime, {
+        id: rec.Id,
+        args: c.Cmd!,
+        tty: !!c.Tty,
+        detach: true,
+        ...(c.WorkingDir ? { cwd: c.WorkingDir } : {}),
+        env: c.Env ?? [],
+        ...(user ? { user: `${user.uid}:${user.gid}` } : {}),
+        additionalGids: user?.additionalGids ?? [],
+        caps: c.Privileged ? currentCapabilities() : [],
+        launcher: monitorLauncher({ dir: s.dir, logPath: '/dev/null', tty: !!c.Tty, openStdin: !!c.AttachStdin, waitAttach: attached }),
+        stdio: 'ignore',
+        ...(c.Tty ? { consoleSocket: consoleSocketPath(s.dir) } : {}),
+      }, (pid) => (s.pid = pid));
+    } catch (e) {
+      s.running = false;
+      s.exitCode = 126;
+      throw e;
+    }
+    this.engine.events.emit('container', `exec_start: ${c.Cmd!.join(' ')}`, rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: id });
+    return s;
+  }
+
+  /** The process ended (its monitor closed the attach connection): record the exit code. */
+  async finished(s: ExecSession): Promise<void> {
+    for (let i = 0; i < 50 && !readExitFile(s.dir); i++) await new Promise((r) => setTimeout(r, 20));
+    const exit = readExitFile(s.dir);
+    s.running = false;
+    s.exitCode = exit?.exitCode ?? 126;
+    fs.rmSync(s.dir, { recursive: true, force: true });
+    const rec = this.engine.store.find(s.containerId);
+    if (rec) this.engine.events.emit('container', 'exec_die', rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: s.id, exitCode: String(s.exitCode) });
+  }
+
+  /** Docker's ExecInspect. */
+  inspect(id: string): Record<string, unknown> {
+    const s = this.get(id);
+    const [entrypoint = '', ...args] = s.config.Cmd ?? [];
+    return {
+      ID: s.id,
+      Running: s.running,
+      ExitCode: s.exitCode,
+      ProcessConfig: { privileged: !!s.config.Privileged, user: s.config.User ?? '', tty: !!s.config.Tty, entrypoint, arguments: args },
+      OpenStdin: !!s.config.AttachStdin,
+      OpenStderr: !!s.config.AttachStderr,
+      OpenStdout: !!s.config.AttachStdout,
+      CanRemove: false,
+      ContainerID: s.containerId,
+      DetachKeys: s.config.DetachKeys ?? '',
+      Pid: s.pid,
+    };
+  }
+
+  /** Forget sessions of a removed container. */
+  dropContainer(containerId: string): void {
+    for (const [id, s] of this.sessions) if (s.containerId === containerId) this.sessions.delete(id);
+  }
+}

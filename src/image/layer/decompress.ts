@@ -11,6 +11,13 @@ import { Decompress } from 'fzstd';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
+/**
+ * Output buffer of the gunzip stream. zlib's default (16 KiB) makes a layer cost one thread-pool
+ * round trip per 16 KiB, and as many tar-stream chunks and awaited file writes downstream; with
+ * 256 KiB, unpacking a 240 MB image takes ~30% less CPU and wall time (bench/images.sh).
+ */
+export const GUNZIP_CHUNK = 256 * 1024;
+
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
@@ -107,7 +114,7 @@ export function decompressed(source: ByteSource): Readable {
       yield* rest();
       return;
     }
-    const dec = kind === 'gzip' ? createGunzip() : createZstdDecompress();
+    const dec = kind === 'gzip' ? createGunzip({ chunkSize: GUNZIP_CHUNK }) : createZstdDecompress();
     const out = pipeline(Readable.from(rest()), dec, () => {
       /* errors surface on the decompressor, which the loop below rethrows */
     });

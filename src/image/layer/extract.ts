@@ -144,6 +144,13 @@ export async function extractLayer(
   };
   /** relative paths created or written by this layer (for opaque handling in delete mode) */
   const layerPaths = new Set<string>();
+  /**
+   * Relative paths seen (lstat) or made (mkdir) as real directories by this extraction, so each
+   * parent is checked once per layer instead of once per entry below it. Under the single-writer
+   * assumption only this function changes targetDir, and everything that can replace a directory
+   * goes through clear() or purgeExcept(), which forget() it and all below it first.
+   */
+  const knownDirs = new Set<string>();
   const dirTimes: Array<{ rel: string[]; mtime: Date }> = [];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -155,20 +162,32 @@ export async function extractLayer(
    * Throws on a symlinked / non-directory parent.
    */
   async function walkParents(comps: string[], create: boolean, upto = comps.length - 1): Promise<boolean> {
+    // All parents already seen as real directories: nothing to lstat (see knownDirs).
+    if (upto > 0 && knownDirs.has(comps.slice(0, upto).join('/'))) return true;
     for (let i = 0; i < upto; i++) {
       const sub = comps.slice(0, i + 1);
+      const key = sub.join('/');
+      if (knownDirs.has(key)) continue;
       const p = abs(sub);
       const st = await lstatOrNull(p);
       if (st === null) {
         if (!create) return false;
         await fsp.mkdir(p, 0o755);
-        layerPaths.add(sub.join('/'));
+        layerPaths.add(key);
+        knownDirs.add(key);
         continue;
       }
-      if (st.isSymbolicLink()) throw new Error(`parent ${JSON.stringify(sub.join('/'))} is a symlink`);
-      if (!st.isDirectory()) throw new Error(`parent ${JSON.stringify(sub.join('/'))} is not a directory`);
+      if (st.isSymbolicLink()) throw new Error(`parent ${JSON.stringify(key)} is a symlink`);
+      if (!st.isDirectory()) throw new Error(`parent ${JSON.stringify(key)} is not a directory`);
+      knownDirs.add(key);
     }
     return true;
+  }
+
+  /** A directory at `p` was removed: it and everything below it are no longer known. */
+  function forget(p: string): void {
+    const rel = path.relative(root, p);
+    for (const d of knownDirs) if (d === rel || d.startsWith(rel + '/')) knownDirs.delete(d);
   }
 
   /** Remove whatever is at p (no symlink following: rm removes the link itself). */
@@ -177,6 +196,7 @@ export async function extractLayer(
     if (st === null) return null;
     if (st.isDirectory()) {
       if (keepDir) return st;
+      forget(p);
       await fsp.rm(p, { recursive: true, force: true });
       return null;
     }
@@ -210,6 +230,7 @@ export async function extractLayer(
       const sub = [...comps, n];
       const p = abs(sub);
       if (!layerPaths.has(sub.join('/'))) {
+        forget(p);
         await fsp.rm(p, { recursive: true, force: true });
         continue;
       }

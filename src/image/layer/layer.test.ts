@@ -227,6 +227,38 @@ describe('hostile layers', () => {
       re: /parent "b" is a symlink/,
     },
     {
+      name: 'a directory already used as a parent, replaced by a symlink, then written through',
+      bad: 'a/y',
+      entries: (o) => [
+        { h: { name: 'a', type: 'directory', mode: 0o755 } },
+        { h: { name: 'a/x' }, data: 'ok' },
+        { h: { name: 'a', type: 'symlink', linkname: o } },
+        { h: { name: 'a/y' }, data: 'pwn' },
+      ],
+      re: /parent "a" is a symlink/,
+    },
+    {
+      name: 'a deep parent chain, its top replaced by a symlink, then the deep path again',
+      bad: 'a/b/c/y',
+      entries: (o) => [
+        { h: { name: 'a/b/c/x' }, data: 'ok' },
+        { h: { name: 'a', type: 'symlink', linkname: o } },
+        { h: { name: 'a/b/c/y' }, data: 'pwn' },
+      ],
+      re: /parent "a" is a symlink/,
+    },
+    {
+      name: 'a used parent replaced by a hardlink to a symlink, then written through',
+      bad: 'a/y',
+      entries: (o) => [
+        { h: { name: 's', type: 'symlink', linkname: o } },
+        { h: { name: 'a/x' }, data: 'ok' },
+        { h: { name: 'a', type: 'link', linkname: 's' } },
+        { h: { name: 'a/y' }, data: 'pwn' },
+      ],
+      re: /parent "a" is a symlink/,
+    },
+    {
       name: 'hardlink to /etc/passwd',
       bad: 'h',
       entries: () => [{ h: { name: 'h', type: 'link', linkname: '/etc/passwd' } }],

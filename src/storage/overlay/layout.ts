@@ -97,11 +97,7 @@ export async function createLayerDir(root: string, id: string, parentIds: string
   const dir = layerDir(root, id);
   const ovl = overlayDir(root);
   await fsp.mkdir(path.join(ovl, 'l'), { recursive: true, mode: 0o700 });
-  const lowers: string[] = [];
-  for (const p of parentIds) {
-    if (p === id) throw new OverlayLayoutError(`layer ${id} cannot be its own parent`);
-    lowers.push(`l/${await readShortLink(root, p)}`);
-  }
+  const lowers = await parentLinks(root, id, parentIds);
   await fsp.mkdir(dir, { mode: 0o700 }); // EEXIST: the id is taken
   try {
     await fsp.mkdir(path.join(dir, 'diff'), { mode: 0o755 });
@@ -116,15 +112,36 @@ export async function createLayerDir(root: string, id: string, parentIds: string
       }
     }
     await fsp.writeFile(path.join(dir, 'link'), link, { mode: 0o644 });
-    if (lowers.length > 0) {
-      await fsp.mkdir(path.join(dir, 'work'), { mode: 0o700 });
-      await fsp.writeFile(path.join(dir, 'lower'), lowers.join(':'), { mode: 0o644 });
-    }
+    await writeLower(dir, lowers);
   } catch (e) {
     await removeLayer(root, id).catch(() => undefined);
     throw e;
   }
   return dir;
+}
+
+/**
+ * Gives layer `id`, created without parents, its parent chain (immediate parent first, all
+ * already created): `work` and `lower`, as createLayerDir would have. For layers filled before
+ * their parents exist (unpackImage extracts several at once and commits them bottom-up).
+ */
+export async function setLayerParents(root: string, id: string, parentIds: string[]): Promise<void> {
+  await writeLower(layerDir(root, id), await parentLinks(root, id, parentIds));
+}
+
+async function parentLinks(root: string, id: string, parentIds: string[]): Promise<string[]> {
+  const lowers: string[] = [];
+  for (const p of parentIds) {
+    if (p === id) throw new OverlayLayoutError(`layer ${id} cannot be its own parent`);
+    lowers.push(`l/${await readShortLink(root, p)}`);
+  }
+  return lowers;
+}
+
+async function writeLower(dir: string, lowers: string[]): Promise<void> {
+  if (lowers.length === 0) return;
+  await fsp.mkdir(path.join(dir, 'work'), { mode: 0o700 });
+  await fsp.writeFile(path.join(dir, 'lower'), lowers.join(':'), { mode: 0o644 });
 }
 
 /** Removes the layer directory and its short link; a missing layer is not an error. */

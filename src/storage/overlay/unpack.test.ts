@@ -148,6 +148,17 @@ describe('unpackImage', () => {
     assert.equal(fs.readdirSync(path.join(overlayDir(root), 'l')).length, 1);
   });
 
+  it('a bad bottom layer commits none of the layers extracted beside it, and leaves no temp dirs or links', async () => {
+    const store = new ContentStore(newDir('store'));
+    const root = newDir('root');
+    const { manifest, config } = await makeImage(store, [L1, L2, L1], [true, true, false]);
+    const diffIds = [digestOf('nope'), ...config.rootfs.diff_ids.slice(1)];
+    const bad: ImageConfig = { ...config, rootfs: { type: 'layers', diff_ids: diffIds } };
+    await assert.rejects(unpackImage(store, root, manifest, bad), /diff_id mismatch/);
+    assert.deepEqual(fs.readdirSync(overlayDir(root)), ['l']);
+    assert.deepEqual(fs.readdirSync(path.join(overlayDir(root), 'l')), []);
+  });
+
   it('rejects a diff_id count mismatch', async () => {
     const store = new ContentStore(newDir('store'));
     const { manifest, config } = await makeImage(store, [L1], [false]);

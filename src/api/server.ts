@@ -12,6 +12,7 @@ import type { ExecManager } from '../engine/exec';
 import { containerRoutes } from './routes/containers';
 import { attachRoutes } from './routes/attach';
 import { eventRoutes } from './routes/events';
+import { statsRoutes } from './routes/stats';
 import type { DaemonContext } from '../daemon/context';
 import { systemRoutes } from './routes/system';
 import { imageRoutes } from './routes/images';
@@ -24,6 +25,7 @@ export function createApiServer(ctx: DaemonContext, engine: Engine, execs: ExecM
   containerRoutes(router, ctx, engine);
   attachRoutes(router, upgrades, ctx, engine, execs);
   eventRoutes(router, ctx, engine);
+  statsRoutes(router, engine);
 
   const server = http.createServer((raw, res) => {
     const started = Date.now();

@@ -103,6 +103,18 @@ describe('containers through the docker CLI', { skip }, () => {
     });
   });
 
+  it('top lists the container\'s processes; stats --no-stream shows its limits and CPU use', async () => {
+    ok(d.docker(['run', '-d', '--name', 'berth-test-top', '-m', '64m', 'busybox', 'sh', '-c', 'while true; do :; done']), 'run -d');
+    const top = ok(d.docker(['top', 'berth-test-top']), 'top');
+    assert.match(top.split('\n')[0]!, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+    assert.match(top, /sh -c while true; do :; done/);
+    const stats = ok(d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}', 'berth-test-top']), 'stats');
+    const m = /^berth-test-top (\d+\.\d+)% \S+ \/ 64MiB 1$/.exec(stats.trim());
+    assert.ok(m, stats);
+    assert.ok(Number(m[1]) > 20, `a busy loop uses CPU: ${m[1]}%`);
+    ok(d.docker(['rm', '-f', 'berth-test-top']), 'rm -f');
+  });
+
   it('rm of a running container needs -f', () => {
     ok(d.docker(['run', '-d', '--name', 'berth-test-rm', 'busybox', 'sleep', '1000']), 'run -d');
     const r = d.docker(['rm', 'berth-test-rm']);

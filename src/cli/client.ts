@@ -143,6 +143,35 @@ export class Client {
     return (await readAll(res.body)).toString('utf8');
   }
 
+  /**
+   * A hijacked connection (attach, exec start): the request with `Connection: Upgrade`,
+   * `Upgrade: tcp`; resolves with the raw socket once the daemon answers 101 (or 200, which
+   * older daemons send before streaming on the same connection).
+   */
+  hijack(method: string, path: string, opts: RequestOptions = {}): Promise<{ socket: import('node:net').Socket; head: Buffer }> {
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(opts.body));
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const url = `/v${API_VERSION}${path}${encodeQuery(opts.query)}`;
+    return new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: url, headers, agent: false });
+      req.on('upgrade', (_res, socket, head) => resolve({ socket: socket as import('node:net').Socket, head }));
+      req.on('response', (res) => {
+        this.errorOf({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject, reject);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+          reject(new ConnectError(`Cannot connect to the berth daemon at ${this.host}. Is berthd running?`));
+        } else reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
   private async errorOf(res: Response): Promise<DaemonError> {
     const body = (await readAll(res.body)).toString('utf8');
     let message = body.trim();

@@ -26,8 +26,24 @@ const list = () => require('./commands/image-list') as typeof import('./commands
 const arc = () => require('./commands/image-archive') as typeof import('./commands/image-archive');
 const sys = () => require('./commands/system') as typeof import('./commands/system');
 const reg = () => require('./commands/registry') as typeof import('./commands/registry');
+const crun = () => require('./commands/container-run') as typeof import('./commands/container-run');
+const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
+  { name: 'run', short: 'Create and run a new container from an image', top: 1, load: () => crun().run() },
+  { name: 'create', short: 'Create a new container', load: () => crun().create() },
+  { name: 'start', short: 'Start one or more stopped containers', load: () => crun().start() },
+  { name: 'stop', short: 'Stop one or more running containers', load: () => cops().stop() },
+  { name: 'restart', short: 'Restart one or more containers', load: () => cops().restart() },
+  { name: 'kill', short: 'Kill one or more running containers', load: () => cops().kill() },
+  { name: 'rm', short: 'Remove one or more containers', load: () => cops().rm() },
+  { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause() },
+  { name: 'unpause', short: 'Unpause all processes within one or more containers', load: () => cops().unpause() },
+  { name: 'wait', short: 'Block until one or more containers stop, then print their exit codes', load: () => cops().wait() },
+  { name: 'rename', short: 'Rename a container', load: () => cops().rename() },
+  { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff() },
+  { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd() },
+  { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit() },
   { name: 'pull', short: 'Download an image from a registry', top: 5, load: () => img().pull() },
   { name: 'push', short: 'Upload an image to a registry', top: 6, load: () => img().push() },
   { name: 'images', short: 'List images', top: 7, load: () => list().images() },
@@ -44,6 +60,26 @@ const COMMANDS: Entry[] = [
 ];
 
 const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
+  container: {
+    short: 'Manage containers',
+    subs: [
+      { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit('container commit') },
+      { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
+      { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff('container diff') },
+      { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd('container export') },
+      { name: 'kill', short: 'Kill one or more running containers', load: () => cops().kill('container kill') },
+      { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause('container pause') },
+      { name: 'prune', short: 'Remove all stopped containers', load: () => cops().containerPrune() },
+      { name: 'rename', short: 'Rename a container', load: () => cops().rename('container rename') },
+      { name: 'restart', short: 'Restart one or more containers', load: () => cops().restart('container restart') },
+      { name: 'rm', short: 'Remove one or more containers', aliases: ['remove'], load: () => cops().rm('container rm') },
+      { name: 'run', short: 'Create and run a new container from an image', load: () => crun().run('container run') },
+      { name: 'start', short: 'Start one or more stopped containers', load: () => crun().start('container start') },
+      { name: 'stop', short: 'Stop one or more running containers', load: () => cops().stop('container stop') },
+      { name: 'unpause', short: 'Unpause all processes within one or more containers', load: () => cops().unpause('container unpause') },
+      { name: 'wait', short: 'Block until one or more containers stop, then print their exit codes', load: () => cops().wait('container wait') },
+    ],
+  },
   image: {
     short: 'Manage images',
     subs: [

@@ -27,10 +27,12 @@ const arc = () => require('./commands/image-archive') as typeof import('./comman
 const sys = () => require('./commands/system') as typeof import('./commands/system');
 const reg = () => require('./commands/registry') as typeof import('./commands/registry');
 const crun = () => require('./commands/container-run') as typeof import('./commands/container-run');
+const clist = () => require('./commands/container-list') as typeof import('./commands/container-list');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
   { name: 'run', short: 'Create and run a new container from an image', top: 1, load: () => crun().run() },
+  { name: 'ps', short: 'List containers', top: 3, load: () => clist().ps() },
   { name: 'create', short: 'Create a new container', load: () => crun().create() },
   { name: 'start', short: 'Start one or more stopped containers', load: () => crun().start() },
   { name: 'stop', short: 'Stop one or more running containers', load: () => cops().stop() },
@@ -64,10 +66,12 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
     short: 'Manage containers',
     subs: [
       { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit('container commit') },
-      { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
+      { name: 'ps', short: 'List containers', top: 3, load: () => clist().ps() },
+  { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
       { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff('container diff') },
       { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd('container export') },
       { name: 'kill', short: 'Kill one or more running containers', load: () => cops().kill('container kill') },
+      { name: 'ls', short: 'List containers', aliases: ['ps', 'list'], load: () => clist().containerLs() },
       { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause('container pause') },
       { name: 'prune', short: 'Remove all stopped containers', load: () => cops().containerPrune() },
       { name: 'rename', short: 'Rename a container', load: () => cops().rename('container rename') },

@@ -274,8 +274,15 @@ export class Executor {
         this.fail(p, msg.startsWith('error calling') ? msg : `error calling ${head.name}: ${msg}`);
       }
     }
-    if (args.length > 1 || piped) this.fail(p, `can't give argument to non-function ${goString(this.arg(p, head, dot, scope))}`);
-    return this.arg(p, head, dot, scope);
+    const v = this.arg(p, head, dot, scope);
+    // A method of a formatter context ({{.Label "com.example"}}): a JS function value.
+    if (typeof v === 'function') {
+      const vals = args.slice(1).map((a) => this.arg(p, a, dot, scope));
+      if (piped) vals.push(piped.v);
+      return (v as TemplateFunc)(...vals);
+    }
+    if (args.length > 1 || piped) this.fail(p, `can't give argument to non-function ${goString(v)}`);
+    return v;
   }
 
   private arg(p: Pipe, a: Arg, dot: unknown, scope: Scope): unknown {

@@ -28,11 +28,17 @@ const sys = () => require('./commands/system') as typeof import('./commands/syst
 const reg = () => require('./commands/registry') as typeof import('./commands/registry');
 const crun = () => require('./commands/container-run') as typeof import('./commands/container-run');
 const clist = () => require('./commands/container-list') as typeof import('./commands/container-list');
+const cio = () => require('./commands/container-io') as typeof import('./commands/container-io');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
   { name: 'run', short: 'Create and run a new container from an image', top: 1, load: () => crun().run() },
   { name: 'ps', short: 'List containers', top: 3, load: () => clist().ps() },
+  { name: 'exec', short: 'Execute a command in a running container', top: 4, load: () => cio().exec() },
+  { name: 'logs', short: 'Fetch the logs of a container', load: () => cio().logs() },
+  { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', load: () => cio().attach() },
+  { name: 'inspect', short: 'Return low-level information on Berth objects', load: () => cio().inspect() },
+  { name: 'events', short: 'Get real time events from the server', load: () => cio().events() },
   { name: 'create', short: 'Create a new container', load: () => crun().create() },
   { name: 'start', short: 'Start one or more stopped containers', load: () => crun().start() },
   { name: 'stop', short: 'Stop one or more running containers', load: () => cops().stop() },
@@ -65,12 +71,15 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
   container: {
     short: 'Manage containers',
     subs: [
+      { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', load: () => cio().attach('container attach') },
       { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit('container commit') },
-      { name: 'ps', short: 'List containers', top: 3, load: () => clist().ps() },
-  { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
+      { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
       { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff('container diff') },
+      { name: 'exec', short: 'Execute a command in a running container', load: () => cio().exec('container exec') },
       { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd('container export') },
+      { name: 'inspect', short: 'Display detailed information on one or more containers', load: () => cio().containerInspect() },
       { name: 'kill', short: 'Kill one or more running containers', load: () => cops().kill('container kill') },
+      { name: 'logs', short: 'Fetch the logs of a container', load: () => cio().logs('container logs') },
       { name: 'ls', short: 'List containers', aliases: ['ps', 'list'], load: () => clist().containerLs() },
       { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause('container pause') },
       { name: 'prune', short: 'Remove all stopped containers', load: () => cops().containerPrune() },
@@ -102,7 +111,10 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
   },
   system: {
     short: 'Manage Berth',
-    subs: [{ name: 'info', short: 'Display system-wide information', load: () => sys().info('system info') }],
+    subs: [
+      { name: 'events', short: 'Get real time events from the server', load: () => cio().events('system events') },
+      { name: 'info', short: 'Display system-wide information', load: () => sys().info('system info') },
+    ],
   },
 };
 

@@ -214,6 +214,13 @@ export class ImageService {
       await this.layers.unpack(this.content, manifest, config);
       for (const i of ids) opts.onProgress?.(layerMessage(i, 'Pull complete'));
     }
+    // The same image (config) arriving under another manifest (a docker-archive load re-makes
+    // it): keep the one it has, and point the new names at it, so no other tag is orphaned.
+    const existing = await this.images.get(id);
+    if (existing && existing.manifest !== manifestDigest) {
+      for (const r of await this.refs.list(manifestDigest)) await this.refs.tag(r.name, existing.manifest, existing.manifestMediaType);
+      return existing;
+    }
     const size = manifest.config.size + manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
     const entry: ImageEntry = {
       id,
@@ -252,13 +259,22 @@ export class ImageService {
   private async pullNow(refString: string, opts: PullOptions): Promise<Image> {
     const ref = parseDockerRef(refString);
     const emit = throttled(opts.onProgress ?? (() => undefined));
-    emit({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest ?? 'latest' });
+    // "Pulling from" once the manifest is resolved (dockerd's order): a failure before is an HTTP error.
+    let announced = false;
+    const announce = (): void => {
+      if (!announced) emit({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest ?? 'latest' });
+      announced = true;
+    };
     const client = this.registry(opts.auth, ref.domain);
     const result = await client.pull(ref, this.content, {
-      onProgress: (e) => emit(layerMessage(e.id, e.status, e.current, e.total)),
+      onProgress: (e) => {
+        announce();
+        emit(layerMessage(e.id, e.status, e.current, e.total));
+      },
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    announce();
     const before = await this.refs.resolve(ref.toString());
     const entry = await this.register(result.manifestDigest, {
       ...(result.indexDigest ? { index: result.indexDigest } : {}),

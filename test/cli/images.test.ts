@@ -82,8 +82,7 @@ describe('berth image commands against berthd', () => {
     assert.equal(ok(berth(['load'], fs.readFileSync(out))), 'Loaded image: bb:1\n');
   });
 
-  // Daemon gaps (src/api, src/image), asserted as docker behaves; todo until berthd does.
-  test('images REPO lists only the matching tags of an image (moby narrows RepoTags)', { todo: 'berthd returns every RepoTag of a matching image' }, () => {
+  test('images REPO lists only the matching tags of an image (moby narrows RepoTags)', () => {
     ok(berth(['tag', 'bb:1', 'example.com/x/bb:3']));
     try {
       assert.equal(ok(berth(['images', '--format', '{{.Repository}}:{{.Tag}}', 'example.com/x/bb'])), 'example.com/x/bb:3\n');
@@ -92,7 +91,7 @@ describe('berth image commands against berthd', () => {
     }
   });
 
-  test('load keeps the other tags of the image it brings back', { todo: 'berthd drops them' }, () => {
+  test('load keeps the other tags of the image it brings back', () => {
     ok(berth(['import', tarball, 'u:1']));
     ok(berth(['tag', 'u:1', 'example.com/z/u:2']));
     ok(berth(['tag', 'u:1', 'u:3']));

@@ -46,15 +46,24 @@ function labelsMatch(img: Image, wanted: string[]): boolean {
   });
 }
 
-/** Runs `work` streaming Docker JSON messages; an error becomes the stream's last message. */
+/**
+ * Runs `work` streaming Docker JSON messages. The 200 is sent with the first message, so a
+ * failure before any (an unknown tag, an unreachable registry) is a plain HTTP error as in
+ * dockerd; after that, it becomes the stream's last message.
+ */
 async function streamed(res: Parameters<Parameters<Router['add']>[2]>[1], work: (send: (m: JsonMessage) => void) => Promise<void>): Promise<void> {
-  const out = jsonStream(res);
+  let out: ReturnType<typeof jsonStream> | undefined;
+  const send = (m: JsonMessage): void => {
+    out ??= jsonStream(res);
+    out.send(m);
+  };
   try {
-    await work(out.send);
+    await work(send);
   } catch (e) {
+    if (!out) throw e;
     out.send(errorMessage(e));
   }
-  out.end();
+  (out ?? jsonStream(res)).end();
 }
 
 export function imageRoutes(r: Router, ctx: DaemonContext): void {
@@ -72,7 +81,10 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
       list = list.filter((i) => (i.repoTags.length === 0) === want);
     }
     const refs = f.get('reference');
-    if (refs?.length) list = list.filter((i) => matchesReference(i, refs));
+    if (refs?.length) {
+      // moby lists only the matching names of a matching image.
+      list = list.filter((i) => matchesReference(i, refs)).map((i) => ({ ...i, repoTags: i.repoTags.filter((t) => matchesReference({ ...i, repoTags: [t] }, refs)) }));
+    }
     const labels = f.get('label');
     if (labels?.length) list = list.filter((i) => labelsMatch(i, labels));
     for (const key of ['before', 'since'] as const) {

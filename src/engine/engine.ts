@@ -34,6 +34,7 @@ import { AttachClient, consoleSocketPath, monitorLauncher, monitorPid, readExitF
 import { initFiles } from './init-files';
 import { EngineConflictError, NotModifiedError, NotRunningError } from './errors';
 import { restartDelay, shouldRestart } from './restart-policy';
+import { HealthChecker } from './health';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -64,8 +65,10 @@ export class Engine {
   /** Containers between createContainer and "running" recorded; an exit seen then waits here. */
   private readonly starting = new Map<string, { exited: boolean }>();
   shuttingDown = false;
+  readonly health: HealthChecker;
 
   constructor(readonly opts: EngineOptions) {
+    this.health = new HealthChecker(this);
     this.store = new ContainerStore(path.join(opts.dataRoot, 'containers'));
     this.runtime = { store: new StateStore(path.join(opts.execRoot, 'runtime')), warn: (m) => opts.log(`warning: ${m}`) };
     this.events = opts.events;
@@ -242,6 +245,7 @@ export class Engine {
       this.store.save(rec);
       this.events.emit('container', 'start', id, this.attrs(rec));
       this.starting.delete(id);
+      this.health.start(rec);
       // A process that ended before it was recorded as running (`true`, `echo hi`).
       if (startMark.exited) void this.onExit(id);
     } catch (e) {
@@ -292,6 +296,7 @@ export class Engine {
     }
     const rec = this.store.find(id);
     if (!rec || !rec.State.Running) return;
+    this.health.stop(id);
     const dir = this.monitorDir(id);
     for (let i = 0; i < 50 && !readExitFile(dir) && monitorPid(dir); i++) await new Promise((r) => setTimeout(r, 20));
     const exit = readExitFile(dir);

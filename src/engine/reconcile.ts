@@ -18,6 +18,7 @@ export async function reconcile(engine: Engine, log: (line: string) => void): Pr
     if (rec.State.Running || rec.State.Paused) {
       if (monitorPid(dir)) {
         engine.watch(rec);
+        engine.health.start(rec);
         log(`re-adopted running container ${rec.Id.slice(0, 12)} (${rec.Name})`);
       } else {
         await engine.onExit(rec.Id);

@@ -4,6 +4,7 @@ import type { Engine } from '../../engine/engine';
 import type { ContainerRecord } from '../../engine/container';
 import type { ChangeKind } from '../../storage/snapshotter';
 import { commitImage } from '../../image/commit';
+import { updateResources } from '../../engine/update';
 import { badRequest } from '../errors';
 import { boolParam, filtersParam, intParam, jsonBody, sendEmpty, sendJson, type Router } from '../http';
 import { containerInspect, containerSummary } from '../wire/containers';
@@ -147,6 +148,11 @@ export function containerRoutes(r: Router, ctx: DaemonContext, engine: Engine): 
   r.add('POST', '/containers/{id}/unpause', async (req, res) => {
     await engine.unpause(req.params.id!);
     sendEmpty(res, 204);
+  });
+
+  r.add('POST', '/containers/{id}/update', async (req, res) => {
+    const body = await jsonBody<Parameters<typeof updateResources>[2]>(req);
+    sendJson(res, 200, await updateResources(engine, req.params.id!, body));
   });
 
   r.add('POST', '/containers/{id}/rename', async (req, res) => {

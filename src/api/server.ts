@@ -16,6 +16,7 @@ import { statsRoutes } from './routes/stats';
 import type { DaemonContext } from '../daemon/context';
 import { systemRoutes } from './routes/system';
 import { imageRoutes } from './routes/images';
+import { archiveRoutes } from './routes/archive';
 
 export function createApiServer(ctx: DaemonContext, engine: Engine, execs: ExecManager): http.Server {
   const router = new Router();
@@ -26,6 +27,7 @@ export function createApiServer(ctx: DaemonContext, engine: Engine, execs: ExecM
   attachRoutes(router, upgrades, ctx, engine, execs);
   eventRoutes(router, ctx, engine);
   statsRoutes(router, engine);
+  archiveRoutes(router, ctx, engine);
 
   const server = http.createServer((raw, res) => {
     const started = Date.now();

@@ -193,6 +193,13 @@ function suite(driver: 'auto' | 'vfs'): void {
       });
     }
 
+    it('run: copies go through the root the container sees (its own mounts included)', () => {
+      ok(d.docker(['cp', path.join(src, 'hello.txt'), 'run:/dev/shm/']), 'cp into the container\'s /dev/shm');
+      assert.equal(ok(d.docker(['exec', 'run', 'cat', '/dev/shm/hello.txt', '/data/hello.txt']), 'exec cat'), 'hello from the host\n'.repeat(2));
+      ok(d.docker(['exec', 'run', 'sh', '-c', 'echo live > /tmp/live']), 'exec write');
+      assert.equal(readFromContainer('run', '/tmp/live'), 'live\n');
+    });
+
     it('a stopped container sees what was copied in when it starts (image and init files replaced)', () => {
       ok(d.docker(['create', '--name', 'st', 'busybox', 'sh', '-c', 'cat /tmp/hello.txt /etc/tree/a/b.txt /etc/hostname; ls /etc/tree']), 'create');
       ok(d.docker(['cp', path.join(src, 'hello.txt'), 'st:/tmp/']), 'cp into created');
@@ -201,6 +208,17 @@ function suite(driver: 'auto' | 'vfs'): void {
       ok(d.docker(['cp', path.join(src, 'hostname'), 'st:/etc/hostname']), 'cp over an init-layer file');
       const outText = ok(d.docker(['start', '-a', 'st']), 'start -a');
       assert.equal(outText, 'hello from the host\nb\nreplaced-hostname\na\nlnk\n');
+    });
+
+    it('a directory copied over one the container deleted does not bring the image\'s contents back', () => {
+      ok(d.docker(['run', '--name', 'base', 'busybox', 'sh', '-c', 'mkdir /stuff && touch /stuff/old']), 'run base');
+      ok(d.docker(['commit', 'base', 'stuff:cp']), 'commit');
+      const first = ok(d.docker(['run', '--name', 'wo', 'stuff:cp', 'sh', '-c', 'ls -A /stuff; rm -rf /stuff']), 'run wo');
+      assert.equal(first, 'old\n');
+      fs.mkdirSync(path.join(src, 'stuff'));
+      fs.writeFileSync(path.join(src, 'stuff', 'x'), 'x\n');
+      ok(d.docker(['cp', path.join(src, 'stuff'), 'wo:/']), 'cp stuff');
+      assert.equal(ok(d.docker(['start', '-a', 'wo']), 'start -a wo'), 'x\n');
     });
 
     function readFromContainer(c: string, p: string): string {

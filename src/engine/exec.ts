@@ -102,7 +102,9 @@ export class ExecManager {
       }, (pid) => (s.pid = pid));
     } catch (e) {
       s.running = false;
-      s.exitCode = 126;
+      // The shell's convention, as the docker CLI reports it: 127 not found, 126 cannot run.
+      s.exitCode = /not found|No such file/.test((e as Error).message) ? 127 : 126;
+      fs.rmSync(s.dir, { recursive: true, force: true });
       throw e;
     }
     this.engine.events.emit('container', `exec_start: ${c.Cmd!.join(' ')}`, rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: id });

@@ -68,6 +68,9 @@ describe('containers through the docker CLI', { skip }, () => {
     assert.ok(pid > 1 && fs.existsSync(`/proc/${pid}`), `pid ${pid} runs`);
     assert.equal(ok(d.docker(['exec', 'berth-test-web', 'sh', '-c', 'echo $((6*7))']), 'exec'), '42\n');
     assert.equal(d.docker(['exec', 'berth-test-web', 'sh', '-c', 'exit 5']).status, 5);
+    const missing = d.docker(['exec', 'berth-test-web', 'no-such-tool']);
+    assert.equal(missing.status, 127, missing.stdout + missing.stderr);
+    assert.match(missing.stdout + missing.stderr, /no-such-tool/);
     const t0 = Date.now();
     ok(d.docker(['stop', '-t', '1', 'berth-test-web']), 'stop');
     assert.ok(Date.now() - t0 < 8000, 'stop escalates to SIGKILL after the timeout');

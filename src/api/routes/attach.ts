@@ -196,7 +196,12 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
       return;
     }
     const client = await connectWhenListening(s.dir, started);
-    await started;
+    try {
+      await started;
+    } catch (e) {
+      client.close();
+      throw e;
+    }
     const why = await pipe({
       client, tty, stdout: !!s.config.AttachStdout, stderr: !!s.config.AttachStderr, out: out!,
       ...(input && s.config.AttachStdin ? { input, stdinOnce: true, detachKeys: parseDetachKeys(s.config.DetachKeys ?? 'ctrl-p,ctrl-q') } : {}),
@@ -209,7 +214,14 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     const s = execs.get(req.params.id!);
     const body = await jsonBody<{ Detach?: boolean; Tty?: boolean }>(req);
     upgradeResponse(socket, !!s.config.Tty);
-    await runExec(s.id, !!body.Detach, socket, socket);
+    try {
+      await runExec(s.id, !!body.Detach, socket, socket);
+    } catch (e) {
+      // After the upgrade the error can only travel in the stream, as dockerd writes it.
+      const text = Buffer.from(`${(e as Error).message}\r\n`);
+      if (socket.writable) socket.end(s.config.Tty ? text : stdcopyFrame(1, text));
+      return;
+    }
     if (body.Detach) socket.end();
   });
 

@@ -177,4 +177,22 @@ else
   info "demo container ran and was cleaned up"
 fi
 
+# ---------------------------------------------------------------------------------------------
+# berthd, and busybox:latest made from Debian's busybox-static with berth's own import.
+say "Starting berthd (scripts/berthd.sh restart; log /var/log/berthd.log)"
+bash scripts/berthd.sh restart
+if bin/berth image inspect busybox:latest >/dev/null 2>&1; then
+  info "busybox:latest is present"
+else
+  BB_TAR="$(mktemp "${TMPDIR:-/tmp}/berth-busybox-XXXXXX.tar")"
+  bash scripts/busybox-tarball.sh "$BB_TAR"
+  bin/berth import -c 'CMD ["sh"]' -m "busybox-static from Debian" "$BB_TAR" busybox:latest
+  rm -f "$BB_TAR"
+  info "imported busybox:latest"
+fi
+say "Demo: berth run --rm busybox"
+info "\$ bin/berth run --rm busybox sh -c 'echo hello from berth; hostname; id'"
+timeout -k 5 120 bin/berth run --rm busybox sh -c 'echo hello from berth; hostname; id' </dev/null \
+  || die "berth run failed: see /var/log/berthd.log"
+
 say "Setup complete. Run the tests with: npm test"

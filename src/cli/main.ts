@@ -29,6 +29,7 @@ const reg = () => require('./commands/registry') as typeof import('./commands/re
 const crun = () => require('./commands/container-run') as typeof import('./commands/container-run');
 const clist = () => require('./commands/container-list') as typeof import('./commands/container-list');
 const cio = () => require('./commands/container-io') as typeof import('./commands/container-io');
+const cst = () => require('./commands/container-stats') as typeof import('./commands/container-stats');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
@@ -52,6 +53,10 @@ const COMMANDS: Entry[] = [
   { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff() },
   { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd() },
   { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit() },
+  { name: 'stats', short: "Display a live stream of container(s) resource usage statistics", load: () => cst().stats() },
+  { name: 'top', short: 'Display the running processes of a container', load: () => cst().top() },
+  { name: 'port', short: 'List port mappings or a specific mapping for the container', load: () => cst().port() },
+  { name: 'update', short: 'Update configuration of one or more containers', load: () => cst().update() },
   { name: 'pull', short: 'Download an image from a registry', top: 5, load: () => img().pull() },
   { name: 'push', short: 'Upload an image to a registry', top: 6, load: () => img().push() },
   { name: 'images', short: 'List images', top: 7, load: () => list().images() },
@@ -82,14 +87,18 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
       { name: 'logs', short: 'Fetch the logs of a container', load: () => cio().logs('container logs') },
       { name: 'ls', short: 'List containers', aliases: ['ps', 'list'], load: () => clist().containerLs() },
       { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause('container pause') },
+      { name: 'port', short: 'List port mappings or a specific mapping for the container', load: () => cst().port('container port') },
       { name: 'prune', short: 'Remove all stopped containers', load: () => cops().containerPrune() },
       { name: 'rename', short: 'Rename a container', load: () => cops().rename('container rename') },
       { name: 'restart', short: 'Restart one or more containers', load: () => cops().restart('container restart') },
       { name: 'rm', short: 'Remove one or more containers', aliases: ['remove'], load: () => cops().rm('container rm') },
       { name: 'run', short: 'Create and run a new container from an image', load: () => crun().run('container run') },
       { name: 'start', short: 'Start one or more stopped containers', load: () => crun().start('container start') },
+      { name: 'stats', short: "Display a live stream of container(s) resource usage statistics", load: () => cst().stats('container stats') },
       { name: 'stop', short: 'Stop one or more running containers', load: () => cops().stop('container stop') },
+      { name: 'top', short: 'Display the running processes of a container', load: () => cst().top('container top') },
       { name: 'unpause', short: 'Unpause all processes within one or more containers', load: () => cops().unpause('container unpause') },
+      { name: 'update', short: 'Update configuration of one or more containers', load: () => cst().update('container update') },
       { name: 'wait', short: 'Block until one or more containers stop, then print their exit codes', load: () => cops().wait('container wait') },
     ],
   },

@@ -30,6 +30,7 @@ const crun = () => require('./commands/container-run') as typeof import('./comma
 const clist = () => require('./commands/container-list') as typeof import('./commands/container-list');
 const cio = () => require('./commands/container-io') as typeof import('./commands/container-io');
 const cst = () => require('./commands/container-stats') as typeof import('./commands/container-stats');
+const sdf = () => require('./commands/system-df') as typeof import('./commands/system-df');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
@@ -121,6 +122,7 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
   system: {
     short: 'Manage Berth',
     subs: [
+      { name: 'df', short: 'Show berth disk usage', load: () => sdf().df() },
       { name: 'events', short: 'Get real time events from the server', load: () => cio().events('system events') },
       { name: 'info', short: 'Display system-wide information', load: () => sys().info('system info') },
     ],

@@ -31,6 +31,7 @@ const clist = () => require('./commands/container-list') as typeof import('./com
 const cio = () => require('./commands/container-io') as typeof import('./commands/container-io');
 const cst = () => require('./commands/container-stats') as typeof import('./commands/container-stats');
 const sdf = () => require('./commands/system-df') as typeof import('./commands/system-df');
+const ccp = () => require('./commands/container-cp') as typeof import('./commands/container-cp');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
 
 const COMMANDS: Entry[] = [
@@ -54,6 +55,7 @@ const COMMANDS: Entry[] = [
   { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff() },
   { name: 'export', short: "Export a container's filesystem as a tar archive", load: () => cops().exportCmd() },
   { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit() },
+  { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', load: () => ccp().cp() },
   { name: 'stats', short: "Display a live stream of container(s) resource usage statistics", load: () => cst().stats() },
   { name: 'top', short: 'Display the running processes of a container', load: () => cst().top() },
   { name: 'port', short: 'List port mappings or a specific mapping for the container', load: () => cst().port() },
@@ -79,6 +81,7 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
     subs: [
       { name: 'attach', short: 'Attach local standard input, output, and error streams to a running container', load: () => cio().attach('container attach') },
       { name: 'commit', short: "Create a new image from a container's changes", load: () => cops().commit('container commit') },
+      { name: 'cp', short: 'Copy files/folders between a container and the local filesystem', load: () => ccp().cp('container cp') },
       { name: 'create', short: 'Create a new container', load: () => crun().create('container create') },
       { name: 'diff', short: "Inspect changes to files or directories on a container's filesystem", load: () => cops().diff('container diff') },
       { name: 'exec', short: 'Execute a command in a running container', load: () => cio().exec('container exec') },

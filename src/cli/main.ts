@@ -177,6 +177,24 @@ function write(stream: NodeJS.WriteStream, s: string): void {
   if (s !== '') stream.write(s);
 }
 
+function flagWords(defs: FlagDef[]): string[] {
+  const out: string[] = [];
+  for (const d of defs.filter((x) => !x.hidden)) {
+    out.push(`--${d.name}`);
+    if (d.short) out.push(`-${d.short}`);
+  }
+  return [...out, '--help'];
+}
+
+/** The command table for `berth completion` (loads every command module). */
+function completionTable(): import('./commands/completion').CompletionTable {
+  return {
+    commands: COMMANDS.map((c) => ({ name: c.name, flags: flagWords(c.load().flags) })),
+    groups: Object.entries(GROUPS).map(([name, g]) => ({ name, subs: g.subs.map((c) => ({ name: c.name, flags: flagWords(c.load().flags) })) })),
+    globalFlags: flagWords(GLOBAL_FLAGS),
+  };
+}
+
 export function makeContext(host: string[] | undefined, configDir: string): Ctx {
   let client: Client | undefined;
   return {
@@ -236,6 +254,10 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     return runCommand(entry.load(), ctx, subArgs);
+  }
+  if (name === 'completion') {
+    const { completion } = require('./commands/completion') as typeof import('./commands/completion');
+    return runCommand(completion(completionTable), ctx, rest);
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {

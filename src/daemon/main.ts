@@ -197,6 +197,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('berthd: must run as root (it creates namespaces, mounts and cgroups)\n');
     return 1;
   }
+  // Last resort: a bug in one request's handling must not take the daemon (and the API of every
+  // container) down; it is logged with its stack for the fix.
+  process.on('unhandledRejection', (e) => log(`error: unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  process.on('uncaughtException', (e) => log(`error: uncaught exception: ${e.stack ?? e.message}`));
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon(config);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { execInContainer } from '../runtime/lifecycle/exec';
 import type { Engine } from './engine';
 import { EngineConflictError, NotRunningError } from './errors';
-import { consoleSocketPath, monitorLauncher, readExitFile } from './monitor';
+import { consoleSocketPath, monitorLauncher, monitorPid, readExitFile } from './monitor';
 import { resolveUser } from './spec/user';
 import { currentCapabilities } from './spec/capabilities';
 
@@ -104,7 +104,8 @@ export class ExecManager {
       s.running = false;
       // The shell's convention, as the docker CLI reports it: 127 not found, 126 cannot run.
       s.exitCode = /not found|No such file/.test((e as Error).message) ? 127 : 126;
-      fs.rmSync(s.dir, { recursive: true, force: true });
+      // The monitor may still be writing its exit file there: remove the dir once it is gone.
+      void whenMonitorGone(s.dir).then(() => fs.rmSync(s.dir, { recursive: true, force: true }));
       throw e;
     }
     this.engine.events.emit('container', `exec_start: ${c.Cmd!.join(' ')}`, rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: id });
@@ -145,4 +146,9 @@ export class ExecManager {
   dropContainer(containerId: string): void {
     for (const [id, s] of this.sessions) if (s.containerId === containerId) this.sessions.delete(id);
   }
+}
+
+/** Resolves once the monitor of `dir` has exited (bounded: 10 s). */
+async function whenMonitorGone(dir: string): Promise<void> {
+  for (let i = 0; i < 100 && monitorPid(dir); i++) await new Promise((r) => setTimeout(r, 100));
 }

@@ -434,10 +434,13 @@ export class TarWriter {
       if (!fst.isFile() || fst.ino !== st.ino) throw new Error(`${rel}: changed while reading`);
       let done!: Promise<void>;
       const sink = (() => {
-        let s!: ReturnType<tar.Pack['entry']>;
+        let s: ReturnType<tar.Pack['entry']> | undefined;
         done = new Promise<void>((resolve, reject) => {
           s = this.pack.entry({ ...base, name: rel, type: 'file', size: Number(fst.size) }, (err) => (err ? reject(err) : resolve()));
         });
+        // Awaited below; when the reader went away (pack destroyed) we throw first: no unhandled rejection.
+        done.catch(() => undefined);
+        if (!s) throw new Error(`${rel}: the tar stream was closed`);
         return s;
       })();
       const buf = Buffer.alloc(64 * 1024);

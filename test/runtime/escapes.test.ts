@@ -199,7 +199,9 @@ for (const n of [5, 20, 100]) {
 
 test("CVE-2024-21626: a descriptor leaked by the runtime's caller does not reach the container process", (t) => {
   const { dirFd } = hostDirWithMarker(t);
-  const b = bundle(t, { args: ["sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"] });
+  // The fds of a child the shell forked before any pipe existed: listing the shell's own fds
+  // races with the pipeline's pipe being open in the shell (a flaky "0 1 2 3").
+  const b = bundle(t, { args: ["sh", "-c", "sleep 5 & p=$!; ls /proc/$p/fd | tr '\\n' ' '; kill $p"] });
   const r = spawnSync(runtimeBin(), ["--root", testRoot(), "run", "--bundle", b.dir, b.id], {
     stdio: leakAt(20, dirFd),
     encoding: "utf8",

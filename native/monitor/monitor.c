@@ -120,6 +120,13 @@ static struct timespec g_finished;
 
 static char g_rbuf[32768];
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void die(int err, const char *fmt, ...)
 {
 	char msg[512];
@@ -134,16 +141,19 @@ static void die(int err, const char *fmt, ...)
 		if (n > 0 && write(SYNC_FD, line, (size_t)n) < 0) {
 			/* nobody to tell */
 		}
+		/* Keep fd 3 open until berthd has read the line: it may still be writing the plan,
+		 * and a write to a closed socket (EPIPE) makes Node drop the unread error line. */
+		struct pollfd p = { .fd = SYNC_FD, .events = POLLIN };
+		long long until = now_ms() + 2000;
+		char sink[4096];
+		while (now_ms() < until && poll(&p, 1, 100) >= 0) {
+			if ((p.revents & (POLLIN | POLLHUP)) && read(SYNC_FD, sink, sizeof sink) <= 0)
+				break;
+		}
 	}
 	exit(1);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- small buffers ---- */
 

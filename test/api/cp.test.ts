@@ -9,22 +9,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tar from 'tar-stream';
-import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon } from '../fixtures/daemon';
+import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon, ok, until } from '../fixtures/daemon';
 
 const skip = dockerCliAvailable() ?? (process.getuid?.() === 0 ? undefined : 'needs root');
 
-function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.status, 0, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.stdout;
-}
 
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type Entry = { name: string; type?: 'file' | 'directory' | 'symlink'; body?: string; linkname?: string };
 async function tarOf(entries: Entry[]): Promise<Buffer> {

@@ -3,22 +3,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon } from '../fixtures/daemon';
+import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon, ok, until } from '../fixtures/daemon';
 
 const skip = dockerCliAvailable() ?? (process.getuid?.() === 0 ? undefined : 'needs root');
 
-function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.status, 0, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.stdout;
-}
 
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('engine features through the docker CLI', { skip }, () => {
   let d: TestDaemon;

@@ -4,15 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon } from '../fixtures/daemon';
+import { busyboxTarball, dockerCliAvailable, startDaemon, type TestDaemon, ok } from '../fixtures/daemon';
 import { ensureRegistryTools, startRegistry, type TestRegistry } from '../fixtures/registry';
 
 const skip = dockerCliAvailable() ?? ensureRegistryTools() ?? (process.getuid?.() === 0 ? undefined : 'needs root');
 
-function ok(r: { status: number | null; stdout: string; stderr: string }, what: string): string {
-  assert.equal(r.status, 0, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('berthd image API through the docker CLI', { skip }, () => {
   let d: TestDaemon;

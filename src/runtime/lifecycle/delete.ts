@@ -31,7 +31,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
       /* gone meanwhile */
     }
     await cg.killAll('SIGKILL');
-    if (!(await waitGone(state.pid, state.pidStartTime, 5000))) {
+    if (!(await waitGone(state.pid, state.pidStartTime, 10_000))) {
       throw new RuntimeError(`cannot delete container ${id}: its init (pid ${state.pid}) did not die after SIGKILL`);
     }
   } else {

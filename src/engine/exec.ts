@@ -25,6 +25,8 @@ export interface ExecConfig {
   Privileged?: boolean;
   User?: string;
   WorkingDir?: string;
+  /** [height, width] of the client's terminal (API 1.42+), set before the process runs. */
+  ConsoleSize?: [number, number] | null;
 }
 
 export interface ExecSession {
@@ -75,7 +77,7 @@ export class ExecManager {
    * monitor holds the process back until the first attach client has connected (the caller
    * connects meanwhile), so no early output is lost.
    */
-  async start(id: string, attached: boolean): Promise<ExecSession> {
+  async start(id: string, attached: boolean, consoleSize?: [number, number] | null): Promise<ExecSession> {
     const s = this.get(id);
     if (s.running || s.exitCode !== null) throw new EngineConflictError(409, `exec ${id} has already been started`);
     const rec = this.engine.get(s.containerId);
@@ -99,6 +101,7 @@ export class ExecManager {
         launcher: monitorLauncher({ dir: s.dir, logPath: '/dev/null', tty: !!c.Tty, openStdin: !!c.AttachStdin, waitAttach: attached }),
         stdio: 'ignore',
         ...(c.Tty ? { consoleSocket: consoleSocketPath(s.dir) } : {}),
+        ...(sizeOf(consoleSize ?? c.ConsoleSize) ? { consoleSize: sizeOf(consoleSize ?? c.ConsoleSize)! } : {}),
       }, (pid) => (s.pid = pid));
     } catch (e) {
       s.running = false;
@@ -151,4 +154,11 @@ export class ExecManager {
 /** Resolves once the monitor of `dir` has exited (bounded: 10 s). */
 async function whenMonitorGone(dir: string): Promise<void> {
   for (let i = 0; i < 100 && monitorPid(dir); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Docker's [height, width] as the runtime's consoleSize; nothing for an unset or 0x0 size. */
+function sizeOf(v: [number, number] | null | undefined): { height: number; width: number } | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [height, width] = v.map(Number) as [number, number];
+  return height > 0 && width > 0 ? { height, width } : undefined;
 }

@@ -142,6 +142,31 @@ describe('containers through the docker CLI', { skip }, () => {
     assert.match(r.stdout, /33 91/);
   });
 
+  it('exec -it under a terminal gets a tty; ctrl-p ctrl-q detaches an attach and the container runs on', async () => {
+    const env = { ...process.env, DOCKER_HOST: `unix://${d.socket}` };
+    ok(d.docker(['run', '-dit', '--name', 'berth-test-tty', 'busybox', 'sh']), 'run -dit');
+    const r = spawnSync('script', ['-qec', `stty cols 77 rows 22; docker exec -it berth-test-tty sh -c 'tty; stty size'`, '/dev/null'], { encoding: 'utf8', env, timeout: 30_000, input: '' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /22 77/);
+    // attach, type a command, then the detach keys: the client leaves, the shell stays. Typed
+    // once the client has its terminal in raw mode (before, the tty would eat ^Q as XON).
+    const a = spawn('script', ['-qec', 'docker attach berth-test-tty', '/dev/null'], { env });
+    let out = '';
+    a.stdout.on('data', (c: Buffer) => (out += c));
+    setTimeout(() => a.stdin.write('echo attached-$((40+2))\n'), 1500);
+    setTimeout(() => a.stdin.write('\x10\x11'), 2500);
+    const kill = setTimeout(() => a.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((r) => a.on('exit', (c) => r(c)));
+    clearTimeout(kill);
+    // The docker CLI reports the detach ("read escape sequence") and exits 0 or 1 by version.
+    assert.ok(code === 0 || code === 1, `exit ${code}: ${out}`);
+    assert.match(out, /attached-42/);
+    assert.match(out, /read escape sequence/);
+    assert.equal(ok(d.docker(['inspect', '-f', '{{.State.Running}}', 'berth-test-tty']), 'inspect').trim(), 'true');
+    ok(d.docker(['rm', '-f', 'berth-test-tty']), 'rm -f');
+  });
+
   it('events report the lifecycle; system df counts images and containers', () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     ok(d.docker(['run', '--rm', '--name', 'berth-test-ev', 'busybox', 'true']), 'run');

@@ -88,7 +88,7 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     const rec = engine.get(req.params.id!);
     const q = req.query;
     const flags = streamFlags(q);
-    const keys = parseDetachKeys(q.get('detachKeys') ?? 'ctrl-p,ctrl-q');
+    const keys = parseDetachKeys(q.get('detachKeys') || 'ctrl-p,ctrl-q');
     const tty = !!rec.Config.Tty;
     upgradeResponse(socket, tty);
     if (boolParam(q, 'logs')) await writeLogs(rec, tty, flags, socket);
@@ -186,10 +186,10 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     sendEmpty(res, 200);
   });
 
-  const runExec = async (id: string, detach: boolean, out: Pipe['out'] | undefined, input: Duplex | undefined): Promise<void> => {
+  const runExec = async (id: string, detach: boolean, out: Pipe['out'] | undefined, input: Duplex | undefined, consoleSize?: [number, number] | null): Promise<void> => {
     const s = execs.get(id);
     const tty = !!s.config.Tty;
-    const started = execs.start(id, !detach);
+    const started = execs.start(id, !detach, consoleSize);
     if (detach) {
       await started;
       void waitExit(s.dir).then(() => execs.finished(s));
@@ -204,7 +204,7 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     }
     const why = await pipe({
       client, tty, stdout: !!s.config.AttachStdout, stderr: !!s.config.AttachStderr, out: out!,
-      ...(input && s.config.AttachStdin ? { input, stdinOnce: true, detachKeys: parseDetachKeys(s.config.DetachKeys ?? 'ctrl-p,ctrl-q') } : {}),
+      ...(input && s.config.AttachStdin ? { input, stdinOnce: true, detachKeys: parseDetachKeys(s.config.DetachKeys || 'ctrl-p,ctrl-q') } : {}),
     });
     if (why === 'exited') await execs.finished(s);
     else void waitExit(s.dir).then(() => execs.finished(s));
@@ -212,10 +212,10 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
 
   upgrades.add('POST', '/exec/{id}/start', async (req, socket) => {
     const s = execs.get(req.params.id!);
-    const body = await jsonBody<{ Detach?: boolean; Tty?: boolean }>(req);
+    const body = await jsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>(req);
     upgradeResponse(socket, !!s.config.Tty);
     try {
-      await runExec(s.id, !!body.Detach, socket, socket);
+      await runExec(s.id, !!body.Detach, socket, socket, body.ConsoleSize);
     } catch (e) {
       // After the upgrade the error can only travel in the stream, as dockerd writes it.
       const text = Buffer.from(`${(e as Error).message}\r\n`);

@@ -35,6 +35,8 @@ export interface ExecOptions {
   launcher?: StageLauncher;
   /** The process's stdio (default: berth-runtime's own). */
   stdio?: StdioOptions;
+  /** The terminal's size, set on the pty before the process runs (the engine's exec -t). */
+  consoleSize?: { height: number; width: number };
 }
 
 function validProcess(raw: unknown, file: string): Process {
@@ -77,6 +79,7 @@ export function execProcess(template: Process | undefined, o: ExecOptions): Proc
   p.args = o.args;
   p.terminal = o.tty;
   delete p.consoleSize;
+  if (o.tty && o.consoleSize) p.consoleSize = o.consoleSize;
   p.env = mergeEnv(p.env ?? [], o.env);
   if (o.cwd) p.cwd = o.cwd;
   if (o.user) {

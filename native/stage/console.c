@@ -119,6 +119,11 @@ int proxy_pty(int master, pid_t init, int *status)
 	struct pollfd pf[3] = { { .fd = sfd, .events = POLLIN }, { .fd = master, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
 	char buf[8192];
 	int done = 0, stdin_open = 1;
+	/* A process that exited before SIGCHLD was blocked sent a signal that was discarded
+	 * (SIGCHLD's default is to ignore): it is a zombie already, and signalfd will never say so. */
+	for (pid_t w; (w = waitpid(-1, status, WNOHANG)) > 0;)
+		if (w == init)
+			done = 1;
 	while (!done) {
 		int n = poll(pf, stdin_open ? 3 : 2, -1);
 		if (n < 0 && errno == EINTR)

@@ -65,7 +65,6 @@ function runRequest(config: ContainerConfig, hostConfig: HostConfig, withInit: b
     },
     resolveContainer: () => undefined,
     ...(withInit ? { initPath: INIT } : {}),
-    cgroupParent: "/berth-test-spec",
   });
   fs.writeFileSync(path.join(bundle, "config.json"), stringifySpec(result.spec));
   const res = runtimeCli(["run", "--bundle", bundle, id], { timeoutMs: 30_000 });

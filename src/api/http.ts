@@ -123,6 +123,15 @@ export function filtersParam(q: URLSearchParams, allowed: readonly string[]): Ma
   return out;
 }
 
+/** Docker's `label` filter: every wanted `key` is present, every `key=value` matches. */
+export function labelsMatch(labels: Record<string, string> | null | undefined, wanted: readonly string[]): boolean {
+  const have = labels ?? {};
+  return wanted.every((w) => {
+    const i = w.indexOf('=');
+    return i < 0 ? w in have : have[w.slice(0, i)] === w.slice(i + 1);
+  });
+}
+
 /** Reads a JSON body (at most `limit` bytes); an empty body is `{}`. */
 export async function jsonBody<T>(req: Request, limit = 4 << 20): Promise<T> {
   const parts: Buffer[] = [];

@@ -23,7 +23,7 @@ import type { ImageUsage } from '../image/remove';
 import { parseDigest } from '../image/digest';
 import type { Snapshotter } from '../storage/snapshotter';
 import { EventBus } from './events';
-import { ContainerStore, NoSuchContainerError } from './store';
+import { ContainerStore } from './store';
 import { initialState, setExited, setRunning, type ContainerRecord } from './container';
 import { generateName, newContainerId, validateName } from './names';
 import { commandOf, mergeImageConfig } from './config-merge';
@@ -469,20 +469,6 @@ export class Engine {
       for (const l of c.layers) layers.add(l);
     }
     return { byImage, layers };
-  }
-
-  isKnown(ref: string): boolean {
-    try {
-      this.get(ref);
-      return true;
-    } catch (e) {
-      if (e instanceof NoSuchContainerError) return false;
-      throw e;
-    }
-  }
-
-  restartTimer(id: string, t: NodeJS.Timeout): void {
-    this.restartTimers.set(id, t);
   }
 }
 

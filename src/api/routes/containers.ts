@@ -1,24 +1,15 @@
 /** Container endpoints: create, start/stop/restart/kill, wait, remove, inspect, list, pause, rename, prune, changes, export. */
 import type { DaemonContext } from '../../daemon/context';
 import type { Engine } from '../../engine/engine';
-import type { ContainerRecord } from '../../engine/container';
 import type { ChangeKind } from '../../storage/snapshotter';
 import { commitImage } from '../../image/commit';
 import { updateResources } from '../../engine/update';
 import { badRequest } from '../errors';
-import { boolParam, filtersParam, intParam, jsonBody, sendEmpty, sendJson, type Router } from '../http';
+import { boolParam, filtersParam, intParam, jsonBody, labelsMatch, sendEmpty, sendJson, type Router } from '../http';
 import { containerInspect, containerSummary } from '../wire/containers';
 import type { ContainerConfig, HostConfig } from '../../engine/spec/docker-types';
 
 type CreateBody = ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown };
-
-function labelMatch(rec: ContainerRecord, wanted: string[]): boolean {
-  const labels = rec.Config.Labels ?? {};
-  return wanted.every((w) => {
-    const i = w.indexOf('=');
-    return i < 0 ? w in labels : labels[w.slice(0, i)] === w.slice(i + 1);
-  });
-}
 
 /** The fields of a container's config that an image config keeps (what `docker commit` records). */
 function imageConfigOf(c: ContainerConfig): Record<string, unknown> {
@@ -65,7 +56,7 @@ export function containerRoutes(r: Router, ctx: DaemonContext, engine: Engine): 
     const ids = f.get('id');
     if (ids?.length) list = list.filter((c) => ids.some((i) => c.Id.startsWith(i)));
     const labels = f.get('label');
-    if (labels?.length) list = list.filter((c) => labelMatch(c, labels));
+    if (labels?.length) list = list.filter((c) => labelsMatch(c.Config.Labels, labels));
     const ancestors = f.get('ancestor');
     if (ancestors?.length) {
       const ids2 = new Set<string>();
@@ -171,7 +162,7 @@ export function containerRoutes(r: Router, ctx: DaemonContext, engine: Engine): 
     let reclaimed = 0;
     for (const c of engine.store.all()) {
       if (c.State.Running || c.State.Paused || c.State.Restarting) continue;
-      if (!labelMatch(c, labels) || Date.parse(c.Created) >= cutoff) continue;
+      if (!labelsMatch(c.Config.Labels, labels) || Date.parse(c.Created) >= cutoff) continue;
       reclaimed += await ctx.snapshotter.usage(c.Id).catch(() => 0);
       await engine.remove(c.Id);
       deleted.push(c.Id);

@@ -3,7 +3,7 @@ import type { DaemonContext } from '../../daemon/context';
 import type { Engine } from '../../engine/engine';
 import type { EngineEvent } from '../../engine/events';
 import { badRequest } from '../errors';
-import { filtersParam, sendJson, type Router } from '../http';
+import { filtersParam, labelsMatch, sendJson, type Router } from '../http';
 import { imageSummary } from '../wire/images';
 import { containerSummary } from '../wire/containers';
 
@@ -27,12 +27,7 @@ function matches(e: EngineEvent, f: Map<string, string[]>): boolean {
   if (containers?.length && !(e.Type === 'container' && containers.some((c) => e.Actor.ID.startsWith(c) || e.Actor.Attributes.name === c))) return false;
   const images = f.get('image');
   if (images?.length && !images.some((i) => e.Actor.Attributes.image === i || (e.Type === 'image' && (e.Actor.ID === i || e.Actor.Attributes.name === i)))) return false;
-  const labels = f.get('label');
-  if (labels?.length && !labels.every((l) => {
-    const i = l.indexOf('=');
-    return i < 0 ? l in e.Actor.Attributes : e.Actor.Attributes[l.slice(0, i)] === l.slice(i + 1);
-  })) return false;
-  return true;
+  return labelsMatch(e.Actor.Attributes, f.get('label') ?? []);
 }
 
 export function eventRoutes(r: Router, ctx: DaemonContext, engine: Engine): void {

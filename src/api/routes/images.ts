@@ -1,7 +1,7 @@
 /** The image endpoints: list, inspect, history, pull/import, push, tag, remove, prune, save, load. */
 import type { DaemonContext } from '../../daemon/context';
 import { ApiError, badRequest } from '../errors';
-import { boolParam, filtersParam, jsonStream, sendJson, type Request, type Router } from '../http';
+import { boolParam, filtersParam, jsonStream, labelsMatch, sendJson, type Request, type Router } from '../http';
 import { imageInspect, imageSummary } from '../wire/images';
 import { parseNormalizedNamed, ReferenceError } from '../../image/reference';
 import { pruneImages, removeImage } from '../../image/remove';
@@ -35,14 +35,6 @@ function matchesReference(img: Image, patterns: string[]): boolean {
   return img.repoTags.some((t) => {
     const name = t.slice(0, t.lastIndexOf(':'));
     return patterns.some((p) => toRe(p).test(t) || toRe(p).test(name));
-  });
-}
-
-function labelsMatch(img: Image, wanted: string[]): boolean {
-  const labels = img.config.config?.Labels ?? {};
-  return wanted.every((w) => {
-    const i = w.indexOf('=');
-    return i < 0 ? w in labels : labels[w.slice(0, i)] === w.slice(i + 1);
   });
 }
 
@@ -86,7 +78,7 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
       list = list.filter((i) => matchesReference(i, refs)).map((i) => ({ ...i, repoTags: i.repoTags.filter((t) => matchesReference({ ...i, repoTags: [t] }, refs)) }));
     }
     const labels = f.get('label');
-    if (labels?.length) list = list.filter((i) => labelsMatch(i, labels));
+    if (labels?.length) list = list.filter((i) => labelsMatch(i.config.config?.Labels, labels));
     for (const key of ['before', 'since'] as const) {
       const v = f.get(key)?.[0];
       if (v === undefined) continue;
@@ -157,13 +149,14 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
     const result = await pruneImages(svc, {
       all: dangling === 'false' || dangling === '0',
       usage: await ctx.imageUsage(),
-      filter: (img) => labelsMatch(img, labels) && (cutoff === undefined || Date.parse(img.created) < cutoff),
+      filter: (img) => labelsMatch(img.config.config?.Labels, labels) && (cutoff === undefined || Date.parse(img.created) < cutoff),
     });
     sendJson(res, 200, { ImagesDeleted: result.ImagesDeleted.length ? result.ImagesDeleted : null, SpaceReclaimed: result.SpaceReclaimed });
   });
 
   r.add('GET', '/images/{name*}/json', async (req, res) => {
-    sendJson(res, 200, imageInspect(await svc.get(req.params.name!), driverInfo(await svc.get(req.params.name!))));
+    const img = await svc.get(req.params.name!);
+    sendJson(res, 200, imageInspect(img, driverInfo(img)));
   });
 
   r.add('GET', '/images/{name*}/history', async (req, res) => {

@@ -32,7 +32,7 @@ import { parseSignal } from './spec/signal';
 import type { ContainerConfig, HostConfig } from './spec/docker-types';
 import { AttachClient, consoleSocketPath, monitorLauncher, monitorPid, readExitFile } from './monitor';
 import { initFiles } from './init-files';
-import { EngineConflictError, NotModifiedError, NotRunningError } from './errors';
+import { commandFailureCode, EngineConflictError, NotModifiedError, NotRunningError } from './errors';
 import { restartDelay, shouldRestart } from './restart-policy';
 import { HealthChecker } from './health';
 
@@ -255,7 +255,7 @@ export class Engine {
       if (mpid) process.kill(mpid, 'SIGTERM');
       await deleteContainer(this.runtime, id, true).catch(() => undefined);
       const msg = (e as Error).message;
-      const code = /not found|No such file/.test(msg) ? 127 : /ermission denied/.test(msg) ? 126 : 128;
+      const code = commandFailureCode(msg) ?? 128;
       setExited(rec.State, code, new Date().toISOString(), false, msg);
       this.store.save(rec);
       this.monitorUp.delete(id);

@@ -19,3 +19,10 @@ export class NotRunningError extends EngineConflictError {
     super(409, `Container ${id} is not running`);
   }
 }
+
+/** The shell's exit code for a command that could not run: 127 not found, 126 not executable. */
+export function commandFailureCode(message: string): 127 | 126 | undefined {
+  if (/not found|No such file/.test(message)) return 127;
+  if (/ermission denied/.test(message)) return 126;
+  return undefined;
+}

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execInContainer } from '../runtime/lifecycle/exec';
 import type { Engine } from './engine';
-import { EngineConflictError, NotRunningError } from './errors';
+import { commandFailureCode, EngineConflictError, NotRunningError } from './errors';
 import { consoleSocketPath, monitorLauncher, monitorPid, readExitFile } from './monitor';
 import { resolveUser } from './spec/user';
 import { currentCapabilities } from './spec/capabilities';
@@ -106,7 +106,7 @@ export class ExecManager {
     } catch (e) {
       s.running = false;
       // The shell's convention, as the docker CLI reports it: 127 not found, 126 cannot run.
-      s.exitCode = /not found|No such file/.test((e as Error).message) ? 127 : 126;
+      s.exitCode = commandFailureCode((e as Error).message) ?? 126;
       // The monitor may still be writing its exit file there: remove the dir once it is gone.
       void whenMonitorGone(s.dir).then(() => fs.rmSync(s.dir, { recursive: true, force: true }));
       throw e;

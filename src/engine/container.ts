@@ -4,6 +4,7 @@
  * after a restart (the monitor dir, the runtime's state root).
  */
 import type { ContainerConfig, HostConfig } from './spec/docker-types';
+import { humanDuration } from '../format/go-units';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -99,22 +100,4 @@ export function statusText(s: ContainerStateRecord, now = Date.now()): string {
     default:
       return 'Created';
   }
-}
-
-/** Docker's go-units HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(ms / 60000);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(ms / 3600000);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
 }

@@ -3,6 +3,8 @@
  * `/images/{name}/push` and `/images/load` stream, one JSON object per line, and what the
  * docker CLI redraws per layer id. Registry and unpack events are translated here.
  */
+import { humanSize } from '../format/go-units';
+
 export interface ProgressDetail {
   current?: number;
   total?: number;
@@ -21,18 +23,6 @@ export interface JsonMessage {
 }
 
 export type ProgressSink = (m: JsonMessage) => void;
-
-/** Decimal human size as Docker's go-units HumanSize prints it ("1.024kB", "12.3MB"). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
 
 /** The bar moby renders for a progress detail (50 columns wide). */
 export function progressBar(current: number, total?: number): string {

@@ -330,7 +330,7 @@ export class ViewTree implements WritableTree {
     // A new directory must not merge with what a lower layer had (and hid) under that name.
     const rel = comps.join('/');
     for (const l of this.lowers) {
-      if (await lookupNoFollow(l, rel)) {
+      if (lookupNoFollow(l, rel)) {
         this.upperLayer.opaque.add(rel);
         this.pendingOpaque.push(rel);
         break;

@@ -8,7 +8,8 @@
  * (bottom first) and, for vfs, what the init layer wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as C, promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import { constants as C } from 'node:fs';
 import * as path from 'node:path';
 import { entryState, type EntryState, type St, lookupNoFollow, typeOf } from './tree';
 
@@ -65,36 +66,43 @@ export function newMountId(): string {
   return randomBytes(32).toString('hex');
 }
 
+// Records and the init layer use sync calls: a handful of tiny files, on the path of every
+// `docker run`, where each promise-based call would cost a thread-pool round trip (~0.1 ms).
+
 /** Claims `rec.id` (fails if taken) and writes the record. */
-export async function claimContainer(root: string, rec: ContainerRecord): Promise<void> {
-  await fsp.mkdir(containersDir(root), { recursive: true, mode: 0o700 });
+export function claimContainer(root: string, rec: ContainerRecord): void {
+  fs.mkdirSync(containersDir(root), { recursive: true, mode: 0o700 });
   try {
-    await fsp.mkdir(path.join(containersDir(root), rec.id), { mode: 0o700 });
+    fs.mkdirSync(path.join(containersDir(root), rec.id), { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SnapshotterError(`container ${rec.id} already has a root filesystem (remove it first)`);
     throw e;
   }
-  await writeRecord(root, rec);
+  writeRecord(root, rec, false);
 }
 
-export async function writeRecord(root: string, rec: ContainerRecord): Promise<void> {
+/**
+ * Writes the record atomically. `durable` (the default) fsyncs it first: a "ready" record must
+ * survive a crash; a "preparing" one need not (a lost claim is simply not there).
+ */
+export function writeRecord(root: string, rec: ContainerRecord, durable = true): void {
   const file = recordFile(root, rec.id);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await fsp.open(tmp, 'wx', 0o600);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(rec));
-    await fh.sync();
+    fs.writeFileSync(fd, JSON.stringify(rec));
+    if (durable) fs.fsyncSync(fd);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
-  await fsp.rename(tmp, file);
+  fs.renameSync(tmp, file);
 }
 
-export async function readRecord(root: string, id: string, driver: 'overlay' | 'vfs'): Promise<ContainerRecord> {
+export function readRecord(root: string, id: string, driver: 'overlay' | 'vfs'): ContainerRecord {
   checkContainerId(id);
   let text: string;
   try {
-    text = await fsp.readFile(recordFile(root, id), 'utf8');
+    text = fs.readFileSync(recordFile(root, id), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotterError(`no such container: ${id} (the ${driver} snapshotter at ${root} has no root filesystem for it)`);
     throw e;
@@ -105,14 +113,14 @@ export async function readRecord(root: string, id: string, driver: 'overlay' | '
   return rec;
 }
 
-export async function dropRecord(root: string, id: string): Promise<void> {
-  await fsp.rm(path.join(containersDir(root), id), { recursive: true, force: true });
+export function dropRecord(root: string, id: string): void {
+  fs.rmSync(path.join(containersDir(root), id), { recursive: true, force: true });
 }
 
-export async function listRecords(root: string, driver: 'overlay' | 'vfs'): Promise<ContainerRecord[]> {
+export function listRecords(root: string, driver: 'overlay' | 'vfs'): ContainerRecord[] {
   let names: string[];
   try {
-    names = await fsp.readdir(containersDir(root));
+    names = fs.readdirSync(containersDir(root));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
@@ -121,7 +129,7 @@ export async function listRecords(root: string, driver: 'overlay' | 'vfs'): Prom
   for (const n of names) {
     if (!ID_RE.test(n)) continue;
     try {
-      const rec = JSON.parse(await fsp.readFile(recordFile(root, n), 'utf8')) as ContainerRecord;
+      const rec = JSON.parse(fs.readFileSync(recordFile(root, n), 'utf8')) as ContainerRecord;
       if (rec.driver === driver) out.push(rec);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -131,8 +139,8 @@ export async function listRecords(root: string, driver: 'overlay' | 'vfs'): Prom
 }
 
 /** Refuses when a container record names `layerId`. */
-export async function assertLayerUnused(root: string, driver: 'overlay' | 'vfs', layerId: string): Promise<void> {
-  for (const rec of await listRecords(root, driver)) {
+export function assertLayerUnused(root: string, driver: 'overlay' | 'vfs', layerId: string): void {
+  for (const rec of listRecords(root, driver)) {
     if (rec.layers.includes(layerId)) throw new SnapshotterError(`layer ${layerId} is in use by container ${rec.id}`);
   }
 }
@@ -144,14 +152,14 @@ function unescapeMountPath(s: string): string {
 }
 
 /** Mount points at or below `dir` in our mount namespace. */
-export async function mountsUnder(dir: string): Promise<string[]> {
+export function mountsUnder(dir: string): string[] {
   let base = path.resolve(dir);
   try {
-    base = await fsp.realpath(base);
+    base = fs.realpathSync(base);
   } catch {
     /* gone: compare the plain path */
   }
-  const text = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const mp = line.split(' ')[4];
@@ -163,8 +171,8 @@ export async function mountsUnder(dir: string): Promise<string[]> {
 }
 
 /** rm -rf would walk into a mount and delete what is behind it: refuse instead. */
-export async function assertNothingMounted(dir: string): Promise<void> {
-  const m = await mountsUnder(dir);
+export function assertNothingMounted(dir: string): void {
+  const m = mountsUnder(dir);
   if (m.length) throw new SnapshotterError(`refusing to remove ${dir}: something is mounted below it (${m.join(', ')})`);
 }
 
@@ -200,6 +208,16 @@ export function initEntries(init: InitFiles): InitEntry[] {
 
 export const INIT_PATHS: readonly string[] = initEntries({ hosts: '', hostname: '', resolvConf: '' }).map((e) => e.rel);
 
+/** Every path `writeInitLayer` may look up in the image: the init entries and their parents. */
+export function initLookupPaths(): string[] {
+  const out = new Set<string>();
+  for (const rel of INIT_PATHS) {
+    const comps = rel.split('/');
+    for (let i = 1; i <= comps.length; i++) out.add(comps.slice(0, i).join('/'));
+  }
+  return [...out];
+}
+
 export function checkInitFiles(init: InitFiles): void {
   for (const k of ['hosts', 'hostname', 'resolvConf'] as const) {
     if (typeof init?.[k] !== 'string') throw new SnapshotterError(`prepare: init.${k} must be a string`);
@@ -224,21 +242,21 @@ function kindName(st: St): string {
  * directory (/proc, /dev/pts…) replaces a non-directory, since something is mounted there.
  * Returns (vfs) the entries created or replaced, and the warnings.
  */
-export async function writeInitLayer(
+export function writeInitLayer(
   target: string,
   init: InitFiles,
-  image: (rel: string) => Promise<St | undefined>,
+  image: (rel: string) => St | undefined,
   mode: 'overlay' | 'vfs',
-): Promise<{ records: InitRecord[]; warnings: string[] }> {
+): { records: InitRecord[]; warnings: string[] } {
   const warnings: string[] = [];
   const touched: string[] = [];
   const restoreTimes = new Map<string, St>();
 
-  const mkdirRoot = async (rel: string): Promise<void> => {
+  const mkdirRoot = (rel: string): void => {
     const p = path.join(target, rel);
-    await fsp.mkdir(p, { mode: 0o755 });
-    await fsp.lchown(p, 0, 0);
-    await fsp.chmod(p, 0o755);
+    fs.mkdirSync(p, { mode: 0o755 });
+    fs.lchownSync(p, 0, 0);
+    fs.chmodSync(p, 0o755);
     touched.push(rel);
   };
 
@@ -247,11 +265,11 @@ export async function writeInitLayer(
     let ok = true;
     for (let i = 1; i < comps.length; i++) {
       const anc = comps.slice(0, i).join('/');
-      const have = await lookupNoFollow(target, anc);
+      const have = lookupNoFollow(target, anc);
       if (have?.isDirectory() && (mode === 'overlay' || touched.includes(anc))) continue;
-      const ist = await image(anc);
+      const ist = image(anc);
       if (!ist) {
-        await mkdirRoot(anc);
+        mkdirRoot(anc);
         continue;
       }
       if (!ist.isDirectory()) {
@@ -263,50 +281,50 @@ export async function writeInitLayer(
       if (mode === 'overlay') {
         // A shadow of the image's directory: same owner, mode and times.
         const p = path.join(target, anc);
-        await fsp.mkdir(p);
-        await fsp.lchown(p, Number(ist.uid), Number(ist.gid));
-        await fsp.chmod(p, Number(ist.mode & 0o7777n));
+        fs.mkdirSync(p);
+        fs.lchownSync(p, Number(ist.uid), Number(ist.gid));
+        fs.chmodSync(p, Number(ist.mode & 0o7777n));
       }
     }
     if (!ok) continue;
     const p = path.join(target, e.rel);
-    const ist = await image(e.rel);
+    const ist = image(e.rel);
     if (e.kind === 'dir') {
       if (ist?.isDirectory()) continue;
-      if (ist && mode === 'vfs') await fsp.unlink(p);
-      await mkdirRoot(e.rel);
+      if (ist && mode === 'vfs') fs.unlinkSync(p);
+      mkdirRoot(e.rel);
       continue;
     }
     if (ist?.isDirectory()) {
       warnings.push(`the image has /${e.rel} as a directory: the init layer leaves it alone`);
       continue;
     }
-    if (ist && mode === 'vfs') await fsp.unlink(p); // the entry itself, never what a symlink points at
+    if (ist && mode === 'vfs') fs.unlinkSync(p); // the entry itself, never what a symlink points at
     if (e.kind === 'file') {
-      const fh = await fsp.open(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+      const fd = fs.openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
       try {
-        await fh.writeFile(e.content);
-        await fh.chown(0, 0);
-        await fh.chmod(e.mode);
+        fs.writeFileSync(fd, e.content);
+        fs.fchownSync(fd, 0, 0);
+        fs.fchmodSync(fd, e.mode);
       } finally {
-        await fh.close();
+        fs.closeSync(fd);
       }
     } else {
-      await fsp.symlink(e.target, p);
-      await fsp.lchown(p, 0, 0);
+      fs.symlinkSync(e.target, p);
+      fs.lchownSync(p, 0, 0);
     }
     touched.push(e.rel);
   }
   // Writing into the image's directories changed their times: put them back.
   for (const [rel, st] of restoreTimes) {
-    await fsp.lutimes(path.join(target, rel), Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+    fs.lutimesSync(path.join(target, rel), Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
   }
   const records: InitRecord[] = [];
   if (mode === 'vfs') {
     for (const rel of touched) {
       const abs = path.join(target, rel);
-      const st = await lookupNoFollow(target, rel);
-      if (st) records.push({ path: rel, state: await entryState(abs, st) });
+      const st = lookupNoFollow(target, rel);
+      if (st) records.push({ path: rel, state: entryState(abs, st) });
     }
   }
   return { records, warnings };
@@ -317,16 +335,16 @@ export async function writeInitLayer(
  * split on spaces), one process per namespace looked at. A container's root is mounted only in
  * its own namespace, so this is how `remove` sees that the container still runs.
  */
-export async function mountedInSomeNamespace(match: (fields: string[]) => boolean): Promise<number | undefined> {
+export function mountedInSomeNamespace(match: (fields: string[]) => boolean): number | undefined {
   const seen = new Set<string>();
-  for (const pid of await fsp.readdir('/proc')) {
+  for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     let text: string;
     try {
-      const ns = await fsp.readlink(`/proc/${pid}/ns/mnt`);
+      const ns = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
       if (seen.has(ns)) continue;
       seen.add(ns);
-      text = await fsp.readFile(`/proc/${pid}/mountinfo`, 'utf8');
+      text = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
     } catch {
       continue; // gone, or not ours to read
     }

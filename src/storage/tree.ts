@@ -15,6 +15,7 @@
  * Caveat (as for `docker diff`/`commit`): walking a tree that a running container changes at the
  * same time is racy; pause or stop the container first.
  */
+import * as fs from 'node:fs';
 import { constants as C, promises as fsp, BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -47,15 +48,25 @@ function joinRel(parent: string, name: string): string {
   return parent === '' ? name : `${parent}/${name}`;
 }
 
+/** lstat that answers undefined for a missing entry (sync: for the few lookups of a container's start). */
+export function lstatOrUndefSync(p: string): St | undefined {
+  try {
+    return fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
 /** lstat of `rel` below `root` without following a symlink on the way (a non-directory parent → undefined). */
-export async function lookupNoFollow(root: string, rel: string): Promise<St | undefined> {
-  if (rel === '') return lstatOrUndef(root);
+export function lookupNoFollow(root: string, rel: string): St | undefined {
+  if (rel === '') return lstatOrUndefSync(root);
   const comps = rel.split('/');
   for (let i = 1; i < comps.length; i++) {
-    const st = await lstatOrUndef(path.join(root, ...comps.slice(0, i)));
+    const st = lstatOrUndefSync(path.join(root, ...comps.slice(0, i)));
     if (!st || !st.isDirectory()) return undefined;
   }
-  return lstatOrUndef(path.join(root, ...comps));
+  return lstatOrUndefSync(path.join(root, ...comps));
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
@@ -229,7 +240,7 @@ export function typeOf(st: St): EntryState['type'] {
   return 'file';
 }
 
-export async function entryState(abs: string, st: St): Promise<EntryState> {
+export function entryState(abs: string, st: St): EntryState {
   const s: EntryState = {
     type: typeOf(st),
     mode: Number(st.mode & 0o7777n),
@@ -239,7 +250,7 @@ export async function entryState(abs: string, st: St): Promise<EntryState> {
     size: st.size.toString(),
     mtimeNs: st.mtimeNs.toString(),
   };
-  if (st.isSymbolicLink()) s.target = await fsp.readlink(abs);
+  if (st.isSymbolicLink()) s.target = fs.readlinkSync(abs);
   return s;
 }
 
@@ -293,7 +304,7 @@ export async function naiveChanges(dir: string, base: BaseTree): Promise<Change[
         await added(r);
         continue;
       }
-      const c = await entryState(abs, st);
+      const c = entryState(abs, st);
       if (stateDiffers(c, b)) out.push({ Path: `/${r}`, Kind: ChangeKind.Modified });
       if (c.type === 'dir') {
         if (b.type === 'dir') await cmp(r);
@@ -337,8 +348,8 @@ export async function overlayChanges(upper: string, upperOpaque: Set<string>, ba
         await added(r);
         continue;
       }
-      const c = await entryState(abs, st);
-      if (stateDiffers(c, await entryState(b.abs, b.st))) out.push({ Path: `/${r}`, Kind: ChangeKind.Modified });
+      const c = entryState(abs, st);
+      if (stateDiffers(c, entryState(b.abs, b.st))) out.push({ Path: `/${r}`, Kind: ChangeKind.Modified });
       if (st.isDirectory()) await rec(r, b.active);
     }
   };
@@ -491,7 +502,7 @@ export function changesToTar(dir: string, changes: Change[]): Readable {
         continue;
       }
       const abs = under(dir, rel);
-      const st = await lookupNoFollow(dir, rel);
+      const st = lookupNoFollow(dir, rel);
       if (!st) throw new Error(`${c.Path}: vanished while writing the diff`);
       await w.add(rel, abs, st);
     }

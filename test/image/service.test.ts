@@ -23,7 +23,7 @@ function overlayLayers(root: string): LayerStore {
   return {
     unpack: (store, manifest, config) => unpackImage(store, root, manifest, config),
     listLayers: async () => fs.readdirSync(overlayDir(root)).filter((n) => /^[0-9a-f]{64}$/.test(n)),
-    removeLayer: (id) => removeLayer(root, id),
+    removeLayer: async (id) => removeLayer(root, id),
   };
 }
 

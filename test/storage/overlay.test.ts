@@ -75,8 +75,8 @@ describe('overlay layers (real kernel)', { skip: isRoot ? false : 'needs root' }
   let res2: ExtractResult | undefined;
 
   it('extracts two layers and applies their metadata', async () => {
-    await createLayerDir(root, 'l1');
-    await createLayerDir(root, 'l2', ['l1']);
+    createLayerDir(root, 'l1');
+    createLayerDir(root, 'l2', ['l1']);
     const l1 = await tarBuffer([
       { h: { name: 'a/', type: 'directory', mode: 0o755 } },
       { h: { name: 'a/file' }, data: 'gone soon' },
@@ -125,8 +125,8 @@ describe('overlay layers (real kernel)', { skip: isRoot ? false : 'needs root' }
     const merged = path.join(tmp, 'merged');
     fs.mkdirSync(merged);
     return (async () => {
-      await createLayerDir(root, 'rw', ['l2', 'l1']);
-      const data = await mountData(root, 'rw');
+      createLayerDir(root, 'rw', ['l2', 'l1']);
+      const data = mountData(root, 'rw');
       const script = [
         'set -e',
         'mount --make-rprivate /',
@@ -162,7 +162,7 @@ describe('overlay layers (real kernel)', { skip: isRoot ? false : 'needs root' }
   it('paths stay inside the layer dir; errors name the path', async () => {
     const outside = path.join(tmp, 'outside');
     fs.mkdirSync(outside);
-    await createLayerDir(root, 'evil');
+    createLayerDir(root, 'evil');
     const d = diffDir(root, 'evil');
     fs.symlinkSync(outside, path.join(d, 'abs'));
     fs.symlinkSync('../../../../../../outside', path.join(d, 'rel'));

@@ -11,6 +11,7 @@
  * (annotation org.berth.rootfs.overlay). Diffs and exports read the directories, with opaque
  * markers read by the stage (`readLayerXattrs`).
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -25,6 +26,7 @@ import {
   checkInitFiles,
   claimContainer,
   dropRecord,
+  initLookupPaths,
   mountedInSomeNamespace,
   newMountId,
   readRecord,
@@ -36,19 +38,23 @@ import {
   type InitFiles,
 } from '../common';
 import type { ContainerRootfs, Snapshotter } from '../snapshotter';
-import { changesToTar, dirSize, LayeredView, opaqueDirs, overlayChanges, viewToTar, type Change, type ViewLayer } from '../tree';
-import { createLayerDir, diffDir, layerDir, overlayDir, readLower, readShortLink, removeLayer } from './layout';
+import { changesToTar, dirSize, LayeredView, opaqueDirs, overlayChanges, viewToTar, type Change, type St, type ViewLayer } from '../tree';
+import { createLayerDir, diffDir, layerDir, overlayDir, purgeTrash, readLower, readShortLink, removeLayer } from './layout';
 import { COMMITTED_MARKER, isLayerCommitted, unpackImage } from './unpack';
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
   /** Opaque directories of immutable layers (image layers, init layers), by layer id. */
   private readonly opaqueCache = new Map<string, Promise<Set<string>>>();
+  /** What an image (its layers, top first, joined by ':') has at the init layer's paths. */
+  private readonly initViewCache = new Map<string, Promise<Map<string, St | undefined>>>();
 
   constructor(
     readonly root: string,
     readonly reason: string,
-  ) {}
+  ) {
+    void purgeTrash(root); // what a crash left on its way out
+  }
 
   unpack(store: ContentStore, manifest: ImageManifest, config: ImageConfig): Promise<string[]> {
     return unpackImage(store, this.root, manifest, config);
@@ -72,6 +78,27 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
+  /**
+   * The image's entries at the init layer's paths and their parents, looked up once per image
+   * (its layers never change) so that preparing a container is a few synchronous writes.
+   */
+  private initView(topFirst: string[]): Promise<Map<string, St | undefined>> {
+    const key = topFirst.join(':');
+    let view = this.initViewCache.get(key);
+    if (!view) {
+      view = (async () => {
+        const out = new Map<string, St | undefined>();
+        if (!topFirst.length) return out;
+        const image = new LayeredView(await Promise.all(topFirst.map((l) => this.immutableLayer(l))));
+        for (const rel of initLookupPaths()) out.set(rel, (await image.lookup(rel))?.st);
+        return out;
+      })();
+      view.catch(() => this.initViewCache.delete(key));
+      this.initViewCache.set(key, view);
+    }
+    return view;
+  }
+
   async prepare(containerId: string, layerIds: string[], init: InitFiles): Promise<ContainerRootfs> {
     checkContainerId(containerId);
     checkInitFiles(init);
@@ -84,29 +111,33 @@ export class OverlaySnapshotter implements Snapshotter {
       state: 'preparing',
       created: new Date().toISOString(),
     };
-    await claimContainer(this.root, rec);
+    const topFirst = [...layerIds].reverse();
+    const imageView = await this.initView(topFirst);
+    claimContainer(this.root, rec);
     const initId = `${rec.mountId}-init`;
     try {
-      const topFirst = [...layerIds].reverse();
-      await createLayerDir(this.root, initId, topFirst);
-      const image = topFirst.length ? new LayeredView(await Promise.all(topFirst.map((l) => this.immutableLayer(l)))) : undefined;
-      const { warnings } = await writeInitLayer(diffDir(this.root, initId), init, async (rel) => (await image?.lookup(rel))?.st, 'overlay');
-      await createLayerDir(this.root, rec.mountId, [initId, ...topFirst]);
-      await fsp.mkdir(path.join(layerDir(this.root, rec.mountId), 'merged'), { mode: 0o700 });
+      createLayerDir(this.root, initId, topFirst);
+      const { warnings } = writeInitLayer(diffDir(this.root, initId), init, (rel) => imageView.get(rel), 'overlay');
+      createLayerDir(this.root, rec.mountId, [initId, ...topFirst]);
+      fs.mkdirSync(path.join(layerDir(this.root, rec.mountId), 'merged'), { mode: 0o700 });
       rec.state = 'ready';
       rec.warnings = warnings;
-      await writeRecord(this.root, rec);
-      return await this.rootfsOf(rec);
+      writeRecord(this.root, rec);
+      return this.rootfsOf(rec);
     } catch (e) {
-      await removeLayer(this.root, rec.mountId).catch(() => undefined);
-      await removeLayer(this.root, initId).catch(() => undefined);
-      await dropRecord(this.root, containerId).catch(() => undefined);
+      for (const undo of [() => removeLayer(this.root, rec.mountId), () => removeLayer(this.root, initId), () => dropRecord(this.root, containerId)]) {
+        try {
+          undo();
+        } catch {
+          /* the first error is the one to report */
+        }
+      }
       throw e;
     }
   }
 
-  private async rootfsOf(rec: ContainerRecord): Promise<ContainerRootfs> {
-    const lower = (await readLower(this.root, rec.mountId)).split(':');
+  private rootfsOf(rec: ContainerRecord): ContainerRootfs {
+    const lower = readLower(this.root, rec.mountId).split(':');
     const overlay: OverlayRootfsSpec = { base: overlayDir(this.root), lower, upper: `${rec.mountId}/diff`, work: `${rec.mountId}/work` };
     return {
       driver: 'overlay',
@@ -118,7 +149,7 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   private async ready(containerId: string): Promise<ContainerRecord> {
-    const rec = await readRecord(this.root, containerId, 'overlay');
+    const rec = readRecord(this.root, containerId, 'overlay');
     if (rec.state !== 'ready') throw new SnapshotterError(`container ${containerId}: its root filesystem is still being prepared (or preparing it failed)`);
     return rec;
   }
@@ -155,17 +186,17 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async remove(containerId: string): Promise<void> {
-    const rec = await readRecord(this.root, containerId, 'overlay');
+    const rec = readRecord(this.root, containerId, 'overlay');
     const initId = `${rec.mountId}-init`;
     const opt = `upperdir=${rec.mountId}/diff`;
-    const pid = await mountedInSomeNamespace((f) => f.includes('overlay') && (f[f.length - 1] ?? '').split(',').includes(opt));
+    const pid = mountedInSomeNamespace((f) => f.includes('overlay') && (f[f.length - 1] ?? '').split(',').includes(opt));
     if (pid !== undefined) throw stillMounted(containerId, pid);
-    await assertNothingMounted(layerDir(this.root, rec.mountId));
-    await assertNothingMounted(layerDir(this.root, initId));
-    await removeLayer(this.root, rec.mountId);
-    await removeLayer(this.root, initId);
+    assertNothingMounted(layerDir(this.root, rec.mountId));
+    assertNothingMounted(layerDir(this.root, initId));
+    removeLayer(this.root, rec.mountId);
+    removeLayer(this.root, initId);
     this.opaqueCache.delete(initId);
-    await dropRecord(this.root, containerId);
+    dropRecord(this.root, containerId);
   }
 
   async listLayers(): Promise<string[]> {
@@ -188,21 +219,22 @@ export class OverlaySnapshotter implements Snapshotter {
     const dir = layerDir(this.root, layerId);
     if (!(await fsp.lstat(dir).catch(() => undefined))) return false;
     if (!(await isLayerCommitted(this.root, layerId))) throw new SnapshotterError(`${layerId} is not an image layer (no ${COMMITTED_MARKER} marker)`);
-    await assertLayerUnused(this.root, 'overlay', layerId);
-    const link = `l/${await readShortLink(this.root, layerId)}`;
+    assertLayerUnused(this.root, 'overlay', layerId);
+    const link = `l/${readShortLink(this.root, layerId)}`;
     for (const n of await fsp.readdir(overlayDir(this.root))) {
       if (n === 'l' || n === layerId) continue;
       let lower = '';
       try {
-        lower = await readLower(this.root, n);
+        lower = readLower(this.root, n);
       } catch {
         continue;
       }
       if (lower.split(':').includes(link)) throw new SnapshotterError(`layer ${layerId} is a parent of ${n}; remove that first`);
     }
-    await assertNothingMounted(dir);
-    await removeLayer(this.root, layerId);
+    assertNothingMounted(dir);
+    removeLayer(this.root, layerId);
     this.opaqueCache.delete(layerId);
+    for (const key of this.initViewCache.keys()) if (key.split(':').includes(layerId)) this.initViewCache.delete(key);
     return true;
   }
 }

@@ -10,9 +10,14 @@
  * Mount options use the short links relative to `<root>/overlay` so that they stay under a page
  * (the kernel limit for mount data) even for > 100 layers; the mount must therefore be done with
  * `<root>/overlay` as the working directory (as moby does), see `overlayDir`.
+ *
+ * Every call here is synchronous: a few tiny files per layer on the path of each `docker run`,
+ * where promise-based calls would each cost a thread-pool round trip. Deleting a layer's tree
+ * (possibly big) is the exception: it is renamed into `<root>/trash` and removed in the
+ * background (`purgeTrash`).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const SHORT_LINK_LEN = 26;
@@ -54,16 +59,16 @@ export function randomShortLink(): string {
 }
 
 /** A layer's short link name (content of its `link` file). */
-export async function readShortLink(root: string, id: string): Promise<string> {
-  const link = (await fsp.readFile(path.join(layerDir(root, id), 'link'), 'utf8')).trim();
+export function readShortLink(root: string, id: string): string {
+  const link = fs.readFileSync(path.join(layerDir(root, id), 'link'), 'utf8').trim();
   if (!LINK_RE.test(link)) throw new OverlayLayoutError(`layer ${id}: malformed link file`);
   return link;
 }
 
 /** Content of a layer's `lower` file ("" for a base layer). */
-export async function readLower(root: string, id: string): Promise<string> {
+export function readLower(root: string, id: string): string {
   try {
-    return (await fsp.readFile(path.join(layerDir(root, id), 'lower'), 'utf8')).trim();
+    return fs.readFileSync(path.join(layerDir(root, id), 'lower'), 'utf8').trim();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw e;
@@ -71,10 +76,10 @@ export async function readLower(root: string, id: string): Promise<string> {
 }
 
 /** `lowerdir=l/A:l/B:...` for `layerIds` (top first), relative to `overlayDir(root)`. */
-export async function lowerdirOption(root: string, layerIds: string[]): Promise<string> {
+export function lowerdirOption(root: string, layerIds: string[]): string {
   if (layerIds.length === 0) throw new OverlayLayoutError('lowerdir needs at least one layer');
   const links: string[] = [];
-  for (const id of layerIds) links.push(`l/${await readShortLink(root, id)}`);
+  for (const id of layerIds) links.push(`l/${readShortLink(root, id)}`);
   return `lowerdir=${links.join(':')}`;
 }
 
@@ -82,9 +87,9 @@ export async function lowerdirOption(root: string, layerIds: string[]): Promise<
  * Mount data for layer `id` mounted read-write over its parents, as moby builds it:
  * `lowerdir=<its lower file>,upperdir=<id>/diff,workdir=<id>/work`, relative to `overlayDir(root)`.
  */
-export async function mountData(root: string, id: string): Promise<string> {
+export function mountData(root: string, id: string): string {
   checkLayerId(id);
-  const lower = await readLower(root, id);
+  const lower = readLower(root, id);
   if (!lower) throw new OverlayLayoutError(`layer ${id} has no parents to mount over`);
   return `lowerdir=${lower},upperdir=${id}/diff,workdir=${id}/work`;
 }
@@ -93,28 +98,32 @@ export async function mountData(root: string, id: string): Promise<string> {
  * Creates `<root>/overlay/<id>/{diff,link}` and its short link; with parents (the whole chain,
  * immediate parent first, all already created) also `work` and `lower`. Fails if `id` exists.
  */
-export async function createLayerDir(root: string, id: string, parentIds: string[] = []): Promise<string> {
+export function createLayerDir(root: string, id: string, parentIds: string[] = []): string {
   const dir = layerDir(root, id);
   const ovl = overlayDir(root);
-  await fsp.mkdir(path.join(ovl, 'l'), { recursive: true, mode: 0o700 });
-  const lowers = await parentLinks(root, id, parentIds);
-  await fsp.mkdir(dir, { mode: 0o700 }); // EEXIST: the id is taken
+  fs.mkdirSync(path.join(ovl, 'l'), { recursive: true, mode: 0o700 });
+  const lowers = parentLinks(root, id, parentIds);
+  fs.mkdirSync(dir, { mode: 0o700 }); // EEXIST: the id is taken
   try {
-    await fsp.mkdir(path.join(dir, 'diff'), { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 });
     let link = '';
     for (let tries = 0; ; tries++) {
       link = randomShortLink();
       try {
-        await fsp.symlink(`../${id}/diff`, path.join(ovl, 'l', link));
+        fs.symlinkSync(`../${id}/diff`, path.join(ovl, 'l', link));
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 5) throw e;
       }
     }
-    await fsp.writeFile(path.join(dir, 'link'), link, { mode: 0o644 });
-    await writeLower(dir, lowers);
+    fs.writeFileSync(path.join(dir, 'link'), link, { mode: 0o644 });
+    writeLower(dir, lowers);
   } catch (e) {
-    await removeLayer(root, id).catch(() => undefined);
+    try {
+      removeLayer(root, id);
+    } catch {
+      /* the first error is the one to report */
+    }
     throw e;
   }
   return dir;
@@ -125,31 +134,40 @@ export async function createLayerDir(root: string, id: string, parentIds: string
  * already created): `work` and `lower`, as createLayerDir would have. For layers filled before
  * their parents exist (unpackImage extracts several at once and commits them bottom-up).
  */
-export async function setLayerParents(root: string, id: string, parentIds: string[]): Promise<void> {
-  await writeLower(layerDir(root, id), await parentLinks(root, id, parentIds));
+export function setLayerParents(root: string, id: string, parentIds: string[]): void {
+  writeLower(layerDir(root, id), parentLinks(root, id, parentIds));
 }
 
-async function parentLinks(root: string, id: string, parentIds: string[]): Promise<string[]> {
+function parentLinks(root: string, id: string, parentIds: string[]): string[] {
   const lowers: string[] = [];
   for (const p of parentIds) {
     if (p === id) throw new OverlayLayoutError(`layer ${id} cannot be its own parent`);
-    lowers.push(`l/${await readShortLink(root, p)}`);
+    lowers.push(`l/${readShortLink(root, p)}`);
   }
   return lowers;
 }
 
-async function writeLower(dir: string, lowers: string[]): Promise<void> {
+function writeLower(dir: string, lowers: string[]): void {
   if (lowers.length === 0) return;
-  await fsp.mkdir(path.join(dir, 'work'), { mode: 0o700 });
-  await fsp.writeFile(path.join(dir, 'lower'), lowers.join(':'), { mode: 0o644 });
+  fs.mkdirSync(path.join(dir, 'work'), { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'lower'), lowers.join(':'), { mode: 0o644 });
 }
 
-/** Removes the layer directory and its short link; a missing layer is not an error. */
-export async function removeLayer(root: string, id: string): Promise<void> {
+/** `<root>/trash`: layer trees on their way out (same filesystem as the layers, so a rename). */
+export function trashDir(root: string): string {
+  return path.join(root, 'trash');
+}
+
+/**
+ * Removes the layer directory and its short link; a missing layer is not an error. The tree is
+ * renamed into the trash at once (the layer is gone for every reader) and deleted in the
+ * background.
+ */
+export function removeLayer(root: string, id: string): void {
   const dir = layerDir(root, id);
   let link = '';
   try {
-    link = await readShortLink(root, id);
+    link = readShortLink(root, id);
   } catch {
     /* no (valid) link file: nothing to unlink */
   }
@@ -157,10 +175,47 @@ export async function removeLayer(root: string, id: string): Promise<void> {
     const lp = path.join(overlayDir(root), 'l', link);
     try {
       // Only our own link: it must point at this layer's diff.
-      if ((await fsp.readlink(lp)) === `../${id}/diff`) await fsp.unlink(lp);
+      if (fs.readlinkSync(lp) === `../${id}/diff`) fs.unlinkSync(lp);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  await fsp.rm(dir, { recursive: true, force: true });
+  const trash = trashDir(root);
+  try {
+    fs.mkdirSync(trash, { recursive: true, mode: 0o700 });
+    fs.renameSync(dir, path.join(trash, `${id}.${randomBytes(4).toString('hex')}`));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EXDEV') throw e;
+    fs.rmSync(dir, { recursive: true, force: true }); // the trash is elsewhere: delete in place
+    return;
+  }
+  void purgeTrash(root);
+}
+
+const purging = new Map<string, Promise<void>>();
+
+/**
+ * Deletes what is in the trash (layers removed before; a crash may have left some). One pass
+ * per root at a time; a pass asked for while one runs follows it. Resolves when the trash is
+ * empty, never rejects (what cannot be deleted stays for the next pass).
+ */
+export function purgeTrash(root: string): Promise<void> {
+  const prev = purging.get(root);
+  const next = (prev ?? Promise.resolve()).then(async () => {
+    const trash = trashDir(root);
+    let names: string[] = [];
+    try {
+      names = await fs.promises.readdir(trash);
+    } catch {
+      return;
+    }
+    await Promise.all(names.map((n) => fs.promises.rm(path.join(trash, n), { recursive: true, force: true }).catch(() => undefined)));
+  });
+  purging.set(root, next);
+  void next.then(() => {
+    if (purging.get(root) === next) purging.delete(root);
+  });
+  return next;
 }

@@ -93,7 +93,7 @@ describe('unpackImage', () => {
     for (const id of ids) {
       assert.ok(fs.statSync(path.join(layerDir(root, id), COMMITTED_MARKER)).isFile());
       // the short link resolves to the final diff dir
-      const link = await readShortLink(root, id);
+      const link = readShortLink(root, id);
       assert.equal(fs.readlinkSync(path.join(overlayDir(root), 'l', link)), `../${id}/diff`);
       assert.equal(fs.realpathSync(path.join(overlayDir(root), 'l', link)), fs.realpathSync(diffDir(root, id)));
     }

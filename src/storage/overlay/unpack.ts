@@ -99,7 +99,7 @@ export async function unpackImage(
       continue;
     }
     if (failure) {
-      await removeLayer(root, s.tmpId).catch(() => undefined);
+      quietly(() => removeLayer(root, s.tmpId));
       continue;
     }
     try {
@@ -167,13 +167,13 @@ interface Staged {
 /** Extracts and verifies one layer into a new temporary layer directory (no parents yet). */
 async function stageLayer(store: ContentStore, root: string, id: string, blob: Digest, diffId: Digest): Promise<Staged> {
   const tmpId = `tmp-${id.slice(0, 64)}-${randomBytes(8).toString('hex')}`;
-  const tmpDir = await createLayerDir(root, tmpId);
+  const tmpDir = createLayerDir(root, tmpId);
   try {
     const diff = path.join(tmpDir, 'diff');
     const meta = await extractVerified(store, blob, diffId, diff, 'overlay');
     await applyLayerMeta(diff, meta);
   } catch (e) {
-    await removeLayer(root, tmpId).catch(() => undefined);
+    quietly(() => removeLayer(root, tmpId));
     throw e;
   }
   return { tmpId, tmpDir };
@@ -185,8 +185,8 @@ async function commitLayer(root: string, id: string, parents: string[], staged: 
   let linkPath = '';
   let linkRepointed = false;
   try {
-    await setLayerParents(root, tmpId, parents);
-    linkPath = path.join(overlayDir(root), 'l', await readShortLink(root, tmpId));
+    setLayerParents(root, tmpId, parents);
+    linkPath = path.join(overlayDir(root), 'l', readShortLink(root, tmpId));
     // Point the short link at the final name (dangling until the rename below).
     const tmpLink = `${linkPath}.${randomBytes(4).toString('hex')}`;
     await fsp.symlink(`../${id}/diff`, tmpLink);
@@ -209,6 +209,15 @@ async function commitLayer(root: string, id: string, parents: string[], staged: 
 
   async function cleanup(): Promise<void> {
     if (linkRepointed) await fsp.unlink(linkPath).catch(() => undefined);
-    await removeLayer(root, tmpId);
+    removeLayer(root, tmpId);
+  }
+}
+
+/** Undo steps after a failure: the first error is the one to report. */
+function quietly(undo: () => void): void {
+  try {
+    undo();
+  } catch {
+    /* ignored */
   }
 }

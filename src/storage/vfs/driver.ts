@@ -145,7 +145,7 @@ export class VfsSnapshotter implements Snapshotter {
       state: 'preparing',
       created: new Date().toISOString(),
     };
-    await claimContainer(this.root, rec);
+    claimContainer(this.root, rec);
     const rw = this.rwPath(rec.mountId);
     try {
       await fsp.mkdir(path.dirname(rw), { recursive: true, mode: 0o700 });
@@ -156,15 +156,20 @@ export class VfsSnapshotter implements Snapshotter {
         await fsp.mkdir(rw, { mode: 0o755 });
         await fsp.chmod(rw, 0o755);
       }
-      const { records, warnings } = await writeInitLayer(rw, init, (rel) => lookupNoFollow(rw, rel), 'vfs');
+      const { records, warnings } = writeInitLayer(rw, init, (rel) => lookupNoFollow(rw, rel), 'vfs');
       rec.state = 'ready';
       rec.init = records;
       rec.warnings = warnings;
-      await writeRecord(this.root, rec);
+      writeRecord(this.root, rec);
       return this.rootfsOf(rec);
     } catch (e) {
-      if ((await assertNothingMounted(rw).then(() => true, () => false))) await fsp.rm(rw, { recursive: true, force: true }).catch(() => undefined);
-      await dropRecord(this.root, containerId).catch(() => undefined);
+      try {
+        assertNothingMounted(rw);
+        await fsp.rm(rw, { recursive: true, force: true }).catch(() => undefined);
+        dropRecord(this.root, containerId);
+      } catch {
+        /* the first error is the one to report */
+      }
       throw e;
     }
   }
@@ -174,7 +179,7 @@ export class VfsSnapshotter implements Snapshotter {
   }
 
   private async ready(containerId: string): Promise<ContainerRecord> {
-    const rec = await readRecord(this.root, containerId, 'vfs');
+    const rec = readRecord(this.root, containerId, 'vfs');
     if (rec.state !== 'ready') throw new SnapshotterError(`container ${containerId}: its root filesystem is still being prepared (or preparing it failed)`);
     return rec;
   }
@@ -193,13 +198,13 @@ export class VfsSnapshotter implements Snapshotter {
         const s = init.get(rel);
         if (s) return s;
         if (!top) return undefined;
-        const st = await lookupNoFollow(top, rel);
+        const st = lookupNoFollow(top, rel);
         return st ? entryState(under(top, rel), st) : undefined;
       },
       async names(rel) {
         const out = new Set<string>();
         const s = init.get(rel);
-        const st = top ? await lookupNoFollow(top, rel) : undefined;
+        const st = top ? lookupNoFollow(top, rel) : undefined;
         // A directory the init layer put where the image has something else holds only its own.
         if (top && st?.isDirectory() && (!s || s.type === 'dir')) for (const n of await fsp.readdir(under(top, rel))) out.add(n);
         for (const p of init.keys()) if (path.posix.dirname(p) === (rel === '' ? '.' : rel)) out.add(path.posix.basename(p));
@@ -230,7 +235,7 @@ export class VfsSnapshotter implements Snapshotter {
     const seen = new Set<string>();
     for (const c of await this.changes(containerId)) {
       if (c.Kind === ChangeKind.Deleted) continue;
-      const st = await lookupNoFollow(rw, c.Path.slice(1));
+      const st = lookupNoFollow(rw, c.Path.slice(1));
       if (!st || st.isDirectory()) continue;
       if (st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;
@@ -243,14 +248,14 @@ export class VfsSnapshotter implements Snapshotter {
   }
 
   async remove(containerId: string): Promise<void> {
-    const rec = await readRecord(this.root, containerId, 'vfs');
+    const rec = readRecord(this.root, containerId, 'vfs');
     const rw = this.rwPath(rec.mountId);
     const real = await fsp.realpath(rw).catch(() => rw);
-    const pid = await mountedInSomeNamespace((f) => f[3] === real || (f[3] ?? '').startsWith(`${real}/`));
+    const pid = mountedInSomeNamespace((f) => f[3] === real || (f[3] ?? '').startsWith(`${real}/`));
     if (pid !== undefined) throw stillMounted(containerId, pid);
-    await assertNothingMounted(rw);
+    assertNothingMounted(rw);
     await fsp.rm(rw, { recursive: true, force: true });
-    await dropRecord(this.root, containerId);
+    dropRecord(this.root, containerId);
   }
 
   async listLayers(): Promise<string[]> {
@@ -267,8 +272,8 @@ export class VfsSnapshotter implements Snapshotter {
   async removeLayer(layerId: string): Promise<boolean> {
     const dir = this.layerPath(layerId);
     if (!(await this.exists(dir))) return false;
-    await assertLayerUnused(this.root, 'vfs', layerId);
-    await assertNothingMounted(dir);
+    assertLayerUnused(this.root, 'vfs', layerId);
+    assertNothingMounted(dir);
     // Out of the way first (one rename), then deleted: never a half-removed layer under its name.
     const doomed = path.join(this.base, 'tmp', `rm-${layerId}-${randomBytes(4).toString('hex')}`);
     await fsp.rename(dir, doomed);

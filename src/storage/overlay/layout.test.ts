@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   checkLayerId, createLayerDir, diffDir, lowerdirOption, mountData, overlayDir, randomShortLink,
-  readLower, readShortLink, removeLayer,
+  purgeTrash, readLower, readShortLink, removeLayer, trashDir,
 } from './layout';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-layout-'));
@@ -59,6 +59,21 @@ describe('overlay layout', () => {
     assert.equal(fs.existsSync(path.join(ovl, 'top')), false);
     removeLayer(root, 'top'); // idempotent
     assert.deepEqual(fs.readdirSync(path.join(ovl, 'l')).sort(), [bl, ml].sort());
+  });
+
+  it('a removed layer goes at once; its tree is deleted from the trash in the background', async () => {
+    const root = newRoot();
+    createLayerDir(root, 'big');
+    const diff = diffDir(root, 'big');
+    for (let i = 0; i < 200; i++) fs.mkdirSync(path.join(diff, `d${i}`, 'x'), { recursive: true });
+    removeLayer(root, 'big');
+    assert.equal(fs.existsSync(path.join(overlayDir(root), 'big')), false);
+    await purgeTrash(root);
+    assert.deepEqual(fs.readdirSync(trashDir(root)), []);
+    // What a crash left in the trash goes with the next pass.
+    fs.mkdirSync(path.join(trashDir(root), 'left.0000', 'diff', 'a'), { recursive: true });
+    await purgeTrash(root);
+    assert.deepEqual(fs.readdirSync(trashDir(root)), []);
   });
 
   it("a 128-layer chain's lowerdir option fits in a page", async () => {

@@ -58,6 +58,7 @@ export class StageChannel {
   private waiter?: (m: StageMessage) => void;
   private buf = '';
   private ended = false;
+  private onEnd: (() => void)[] = [];
 
   private constructor(readonly child: ChildProcess, private readonly sock: Socket) {
     sock.setEncoding('utf8');
@@ -74,6 +75,7 @@ export class StageChannel {
       if (this.ended) return;
       this.ended = true;
       this.push({ kind: 'eof' });
+      for (const f of this.onEnd.splice(0)) f();
     };
     sock.on('end', end);
     sock.on('close', end);
@@ -115,6 +117,15 @@ export class StageChannel {
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
+  /**
+   * Resolves when every holder of the stage's end has closed it (or `release` was called). Once
+   * the container's init is the only holder (after "created"), that is when it execs or dies.
+   */
+  closed(): Promise<void> {
+    if (this.ended || this.sock.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.onEnd.push(resolve));
+  }
+
   /** The rest of a plan started with a ["more"] record. */
   sendRest(plan: Buffer): void {
     this.sock.write(plan);
@@ -134,5 +145,6 @@ export class StageChannel {
   release(): void {
     this.sock.destroy();
     this.child.unref();
+    for (const f of this.onEnd.splice(0)) f();
   }
 }

@@ -152,17 +152,19 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     } catch (e) {
       throw new RuntimeError(`creating cgroup ${cgPath}: ${(e as Error).message}`);
     }
+    // From here a killed create leaves processes and a cgroup: record them first, so
+    // `delete` can undo a create that died half-way (pid 0 reads as stopped).
+    store.write(makeState(0));
+    // The stage joins the cgroups (the first cgroup.procs write waits for an RCU grace period,
+    // ~7 ms here) while the limits are applied and the rest of the plan is computed; it runs
+    // nothing of the container's before that rest arrives.
+    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]), opts.stdio ?? 'inherit', opts.launcher);
     try {
       await cg.apply(resources);
     } catch (e) {
       throw new RuntimeError(e instanceof CgroupError ? `config.json: ${e.message}` : `applying resource limits to cgroup ${cgPath}: ${(e as Error).message}`);
     }
-    // From here a killed create leaves processes and a cgroup: record them first, so
-    // `delete` can undo a create that died half-way (pid 0 reads as stopped).
-    store.write(makeState(0));
     mark('create: cgroups made');
-    // The stage joins the cgroups (slow in the kernel) while the rest of the plan is computed.
-    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]), opts.stdio ?? 'inherit', opts.launcher);
     const newCgroupNs = !!spec.linux?.namespaces?.some((n) => n.type === 'cgroup' && !n.path);
     const { plan, unavailableCaps } = buildCreatePlan({
       spec, bundle, rootfs,

@@ -10,8 +10,14 @@ import { ociState, statusOf } from './status';
  * poststart runs after the process has been executed, and a failing startContainer hook
  * fails `start` (OCI runtime spec): wait until the init is no longer the stage binary.
  */
-async function waitForExec(ctx: RuntimeContext, id: string, pid: number, startTime: string | undefined): Promise<void> {
+async function waitForExec(ctx: RuntimeContext, id: string, pid: number, startTime: string | undefined, execed?: Promise<unknown>): Promise<void> {
   const deadline = Date.now() + 120_000; // startContainer hooks may take their time
+  if (execed) {
+    // The caller's signal (the plan socket's end: the init holds it close-on-exec) saves polling.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([execed, new Promise((r) => (timer = setTimeout(r, 120_000)))]);
+    clearTimeout(timer);
+  }
   for (let delay = 0.2; ; delay = Math.min(delay * 2, 20)) {
     let exe: string | undefined;
     try {
@@ -35,7 +41,15 @@ async function waitForExec(ctx: RuntimeContext, id: string, pid: number, startTi
   }
 }
 
-export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
+export interface StartOptions {
+  /**
+   * Settles when the init has exec'd the process or died (the engine keeps the stage's plan
+   * socket, which the init holds close-on-exec, and passes its end): no polling of /proc.
+   */
+  execed?: Promise<unknown>;
+}
+
+export async function startContainer(ctx: RuntimeContext, id: string, opts: StartOptions = {}): Promise<void> {
   const state = ctx.store.read(id);
   const status = statusOf(ctx.store, state);
   if (status === 'stopped') throw new RuntimeError(`cannot start container ${id}: it has stopped`);
@@ -55,6 +69,6 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
     fs.closeSync(fd);
   }
   fs.rmSync(fifo, { force: true });
-  await waitForExec(ctx, state.id, state.pid, state.pidStartTime);
+  await waitForExec(ctx, state.id, state.pid, state.pidStartTime, opts.execed);
   await runHooksWarn('poststart', state.config.hooks?.poststart, ociState(ctx.store, state, 'running'), ctx.warn);
 }

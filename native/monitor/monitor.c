@@ -213,16 +213,13 @@ static int write_file_atomic(const char *name, const char *data, size_t n)
 	if (fd < 0)
 		return -1;
 	ssize_t w = write(fd, data, n);
-	int ok = w == (ssize_t)n && fsync(fd) == 0;
+	int ok = w == (ssize_t)n;
 	close(fd);
+	/* No fsync: these files live in berthd's exec root and describe processes, which do not
+	 * survive a machine crash anyway; the rename alone keeps readers from half a file. */
 	if (!ok || rename(tmp, path) < 0) {
 		unlink(tmp);
 		return -1;
-	}
-	int dfd = open(g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
 	}
 	return 0;
 }

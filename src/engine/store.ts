@@ -89,6 +89,19 @@ export class ContainerStore {
 
   /** Writes the record (temp + fsync + rename) and keeps it in memory. */
   save(rec: ContainerRecord): void {
+    this.write(rec, true);
+  }
+
+  /**
+   * Records a state change (running, exited): temp + rename without fsync. After a machine
+   * crash the last durable record says "running", and reconciling finds no monitor and marks it
+   * exited; no configuration is lost. Saves an fsync on each start and exit.
+   */
+  saveState(rec: ContainerRecord): void {
+    this.write(rec, false);
+  }
+
+  private write(rec: ContainerRecord, durable: boolean): void {
     const dir = this.dir(rec.Id);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, 'container.json');
@@ -96,7 +109,7 @@ export class ContainerStore {
     const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
       fs.writeSync(fd, JSON.stringify(rec));
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -336,7 +336,10 @@ export function writeInitLayer(
  * its own namespace, so this is how `remove` sees that the container still runs.
  */
 export function mountedInSomeNamespace(match: (fields: string[]) => boolean): number | undefined {
-  const seen = new Set<string>();
+  // Not our own namespace: a container's root is mounted only in the container's (by the
+  // runtime), and what is below a layer dir here is assertNothingMounted's to find. It is also
+  // the biggest mountinfo to read.
+  const seen = new Set<string>([fs.readlinkSync('/proc/self/ns/mnt')]);
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     let text: string;

@@ -34,12 +34,15 @@ export function validateId(id: string | undefined): string {
   return id;
 }
 
+/**
+ * Temp file + rename: a reader never sees half a file. No fsync: runtime state and pid files
+ * describe processes, which a machine crash ends anyway (runc does not sync them either).
+ */
 export function writeFileAtomic(file: string, data: string, mode = 0o600): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }

@@ -6,7 +6,9 @@
 #   50 `docker run -d` in parallel, until all are running
 #   berthd idle RSS, a monitor's RSS
 # dockerd runs with --bridge=none --iptables=false --ip6tables=false: it touches no network
-# setting of this machine. BENCH_N (default 20) samples per command.
+# setting of this machine. BENCH_N (default 20) samples per command. Both daemons keep their
+# exec root (runtime state, sockets) on tmpfs under /run, as their defaults do (/run/berth,
+# /var/run/docker), and their data roots on disk under /tmp.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N="${BENCH_N:-20}"
@@ -14,30 +16,33 @@ PAR="${BENCH_PARALLEL:-50}"
 [ "$(id -u)" -eq 0 ] || { echo "bench/engine.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "bench/engine.sh: hyperfine is missing (apt-get install hyperfine)" >&2; exit 1; }
 T="$(mktemp -d /tmp/berth-bench-engine-XXXXXX)"
+R="$(mktemp -d /run/berth-bench-engine-XXXXXX)"
 PIDS=()
 cleanup() {
-  for sock in "$T/berth/run/berth.sock" "$T/docker.sock"; do
+  for sock in "$R/berth/berth.sock" "$T/docker.sock"; do
     [ -S "$sock" ] || continue
     ids="$(DOCKER_HOST=unix://$sock docker ps -aq 2>/dev/null || true)"
     [ -n "$ids" ] && DOCKER_HOST=unix://$sock docker rm -f $ids >/dev/null 2>&1 || true
   done
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do for _ in $(seq 1 100); do [ -d /proc/$p ] || break; sleep 0.1; done; done
-  if grep -q "$T" /proc/self/mountinfo; then echo "bench: mounts left under $T; not removing it" >&2; else rm -rf "$T"; fi
+  for d in "$T" "$R"; do
+    if grep -q "$d" /proc/self/mountinfo; then echo "bench: mounts left under $d; not removing it" >&2; else rm -rf "$d"; fi
+  done
 }
 trap cleanup EXIT INT TERM
 
 wait_sock() { for _ in $(seq 1 300); do curl -sf --unix-socket "$1" http://x/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no daemon on $1" >&2; return 1; }
 bash "$REPO/scripts/busybox-tarball.sh" "$T/busybox.tar"
 
-"$REPO/bin/berthd" --config-file /dev/null --data-root "$T/berth/data" --exec-root "$T/berth/run" >"$T/berthd.log" 2>&1 &
+"$REPO/bin/berthd" --config-file /dev/null --data-root "$T/berth/data" --exec-root "$R/berth" >"$T/berthd.log" 2>&1 &
 PIDS+=($!)
 BERTHD_PID=$!
-wait_sock "$T/berth/run/berth.sock"
-TARGETS=("berthd=unix://$T/berth/run/berth.sock")
+wait_sock "$R/berth/berth.sock"
+TARGETS=("berthd=unix://$R/berth/berth.sock")
 if command -v dockerd >/dev/null; then
   dockerd --bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
-    --data-root "$T/docker-data" --exec-root "$T/docker-run" --pidfile "$T/docker.pid" -H "unix://$T/docker.sock" >"$T/dockerd.log" 2>&1 &
+    --data-root "$T/docker-data" --exec-root "$R/docker" --pidfile "$T/docker.pid" -H "unix://$T/docker.sock" >"$T/dockerd.log" 2>&1 &
   PIDS+=($!)
   wait_sock "$T/docker.sock" && TARGETS+=("dockerd=unix://$T/docker.sock")
 else
@@ -64,7 +69,7 @@ for t in "${TARGETS[@]}"; do
   while [ "$(docker ps -q --filter name=bench-par- | wc -l)" -lt "$PAR" ]; do sleep 0.05; done
   echo "$name: $PAR parallel run -d until all running: $(( ($(date +%s%N) - start) / 1000000 )) ms"
   if [ "$name" = berthd ]; then
-    mon="$(pgrep -f "berth-monitor --dir $T/berth/run/m/" | head -n 1 || true)"
+    mon="$(pgrep -f "berth-monitor --dir $R/berth/m/" | head -n 1 || true)"
     [ -n "$mon" ] && echo "berth-monitor RSS (one of $PAR+1): $(awk '/VmRSS/ {print $2 " kB"}' /proc/$mon/status)"
     echo "berthd RSS with $((PAR+1)) containers: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' /proc/$BERTHD_PID/status)"
   fi

@@ -9,6 +9,8 @@
  * socket paths stay under the 108-byte limit).
  */
 import * as fs from 'node:fs';
+import { mark } from '../kernel/trace';
+import type { StageChannel } from '../kernel/stage';
 import * as path from 'node:path';
 import { createContainer } from '../runtime/lifecycle/create';
 import { startContainer } from '../runtime/lifecycle/start';
@@ -90,7 +92,9 @@ export class Engine {
 
   async create(name: string | undefined, config: ContainerConfig, hostConfig: HostConfig): Promise<{ Id: string; Warnings: string[] }> {
     if (!config.Image) throw new EngineConflictError(400, 'No image specified: the request needs "Image"');
+    mark('engine.create: begin');
     const image = await this.opts.images.get(config.Image);
+    mark('engine.create: image found');
     const id = newContainerId();
     const cname = name ? validateName(name) : generateName((n) => this.store.nameTaken(n));
     this.store.reserveName(cname, id);
@@ -98,7 +102,9 @@ export class Engine {
     try {
       const merged = mergeImageConfig({ ...config, Hostname: config.Hostname || id.slice(0, 12) }, image.config.config);
       const layers = await this.opts.snapshotter.unpack(this.opts.images.content, image.manifest, image.config);
+      mark('engine.create: unpacked');
       const rootfs = await this.opts.snapshotter.prepare(id, layers, initFiles(merged, hostConfig));
+      mark('engine.create: prepared');
       prepared = true;
       const rec: ContainerRecord = {
         Id: id,
@@ -121,7 +127,9 @@ export class Engine {
       };
       // Every HostConfig problem is a 400 now, not a failed start later.
       const { warnings } = this.buildSpec(rec, rootfs.path, rootfs.annotations);
+      mark('engine.create: spec built');
       this.store.save(rec);
+      mark('engine.create: saved');
       this.events.emit('container', 'create', id, this.attrs(rec));
       // With no --network given, running without a bridge is berth's documented default (see
       // `docker info`); only an explicit bridge request gets the warning.
@@ -207,6 +215,7 @@ export class Engine {
     if (timer) clearTimeout(timer);
     this.restartTimers.delete(rec.Id);
     const id = rec.Id;
+    mark('engine.start: begin');
     const rootfs = await this.opts.snapshotter.rootfs(id);
     const { spec, hostDirs } = this.buildSpec(rec, rootfs.path, rootfs.annotations);
     // dockerd creates missing bind sources at start (-v /new/dir:/x).
@@ -222,8 +231,10 @@ export class Engine {
     const maxSize = parseSize(rec.HostConfig.LogConfig?.Config?.['max-size']);
     const maxFiles = Number(rec.HostConfig.LogConfig?.Config?.['max-file'] ?? 1) || 1;
     const launcher = monitorLauncher({ dir, logPath: rec.LogPath, tty, openStdin: !!rec.Config.OpenStdin, ...(maxSize ? { logMaxSize: maxSize, logMaxFiles: maxFiles } : {}) });
+    mark('engine.start: bundle written');
     const startMark = { exited: false };
     this.starting.set(id, startMark);
+    let channel: StageChannel | undefined;
     try {
       const created = await createContainer(this.runtime, {
         id,
@@ -232,23 +243,29 @@ export class Engine {
         stdio: 'ignore',
         ...(tty ? { consoleSocket: consoleSocketPath(dir) } : {}),
       });
-      created.channel.release();
+      mark('engine.start: created');
+      channel = created.channel;
       this.monitorReady(id);
       this.monitorUp.get(id)!.resolve();
       await Promise.allSettled(this.pendingAttach.get(id) ?? []);
       this.pendingAttach.delete(id);
       this.watch(rec);
-      await startContainer(this.runtime, id);
+      mark('engine.start: attached+watching');
+      await startContainer(this.runtime, id, { execed: channel.closed() });
+      channel.release();
+      mark('engine.start: started');
       setRunning(rec.State, created.state.pid);
       rec.hasBeenStarted = true;
       rec.manuallyStopped = false;
-      this.store.save(rec);
+      this.store.saveState(rec);
       this.events.emit('container', 'start', id, this.attrs(rec));
       this.starting.delete(id);
       this.health.start(rec);
+      mark('engine.start: done');
       // A process that ended before it was recorded as running (`true`, `echo hi`).
       if (startMark.exited) void this.onExit(id);
     } catch (e) {
+      channel?.release();
       this.starting.delete(id);
       this.unwatch(id);
       const mpid = monitorPid(dir);
@@ -257,7 +274,7 @@ export class Engine {
       const msg = (e as Error).message;
       const code = commandFailureCode(msg) ?? 128;
       setExited(rec.State, code, new Date().toISOString(), false, msg);
-      this.store.save(rec);
+      this.store.saveState(rec);
       this.monitorUp.delete(id);
       this.wake(rec);
       if (rec.HostConfig.AutoRemove) await this.remove(id, { force: true }).catch(() => undefined);
@@ -296,10 +313,12 @@ export class Engine {
     }
     const rec = this.store.find(id);
     if (!rec || !rec.State.Running) return;
+    mark('engine.onExit: begin');
     this.health.stop(id);
     const dir = this.monitorDir(id);
     for (let i = 0; i < 50 && !readExitFile(dir) && monitorPid(dir); i++) await new Promise((r) => setTimeout(r, 20));
     const exit = readExitFile(dir);
+    mark('engine.onExit: exit file read');
     let oom = false;
     try {
       if (this.runtime.store.hasStateFile(id)) oom = loadCgroupManager(this.runtime.store.read(id).cgroup).oomKillCount() > 0;
@@ -307,8 +326,9 @@ export class Engine {
       /* cgroup already gone */
     }
     await deleteContainer(this.runtime, id, true).catch((e) => this.opts.log(`warning: cleaning up container ${id}: ${(e as Error).message}`));
+    mark('engine.onExit: deleted');
     setExited(rec.State, exit?.exitCode ?? 255, exit?.finishedAt ?? new Date().toISOString(), oom, exit ? '' : 'the container monitor exited without recording a status');
-    this.store.save(rec);
+    this.store.saveState(rec);
     if (oom) this.events.emit('container', 'oom', id, this.attrs(rec));
     this.events.emit('container', 'die', id, this.attrs(rec, { exitCode: String(rec.State.ExitCode) }));
     this.wake(rec);
@@ -320,7 +340,7 @@ export class Engine {
       const delay = restartDelay(rec);
       rec.State.Restarting = true;
       rec.State.Status = 'restarting';
-      this.store.save(rec);
+      this.store.saveState(rec);
       this.restartTimers.set(
         id,
         setTimeout(() => {
@@ -439,13 +459,17 @@ export class Engine {
       await this.kill(rec.Id, 'SIGKILL');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     }
+    mark('engine.remove: begin');
     rec.State.Status = 'removing';
     this.unwatch(rec.Id);
     if (this.runtime.store.hasDir(rec.Id)) await deleteContainer(this.runtime, rec.Id, true).catch(() => undefined);
+    mark('engine.remove: runtime deleted');
     await this.opts.snapshotter.remove(rec.Id);
+    mark('engine.remove: snapshot removed');
     fs.rmSync(this.monitorDir(rec.Id), { recursive: true, force: true });
     this.store.delete(rec);
     this.events.emit('container', 'destroy', rec.Id, this.attrs(rec));
+    mark('engine.remove: done');
     this.wake(rec, true);
   }
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { extractLayer, LayerExtractError, normaliseEntryPath } from './extract';
-import { diffToTar } from './diff';
+import { dirToTar } from '../../storage/tree';
 
 type H = Parameters<tar.Pack['entry']>[0];
 interface E {
@@ -81,7 +81,7 @@ describe('normaliseEntryPath', () => {
   });
 });
 
-describe('diffToTar → extractLayer round trip', () => {
+describe('dirToTar (the export/commit tar writer) → extractLayer round trip', () => {
   it('reproduces files, dirs, symlinks, hardlinks, modes, owners, mtimes', async () => {
     const { target: upper } = fresh();
     const { target } = fresh();
@@ -109,7 +109,7 @@ describe('diffToTar → extractLayer round trip', () => {
     fs.utimesSync(path.join(upper, 'd/sub'), t1, t1);
     fs.utimesSync(path.join(upper, 'd'), t1, t1);
 
-    const res = await extractLayer(diffToTar(upper), target, { whiteouts: 'overlay' });
+    const res = await extractLayer(dirToTar(upper), target, { whiteouts: 'overlay' });
     assert.equal(res.warnings.length, 0, res.warnings.join(';'));
     assert.equal(res.bytes, 11 + 200_000 + 10 + 1);
     assert.deepEqual(listTree(target), listTree(upper));
@@ -128,34 +128,6 @@ describe('diffToTar → extractLayer round trip', () => {
     assert.equal(fs.statSync(path.join(target, 'sgid')).mode & 0o7777, 0o2750);
     assert.equal(fs.statSync(path.join(target, 'hard')).ino, fs.statSync(path.join(target, 'd/f')).ino);
     assert.equal(res.entries, listTree(upper).length);
-  });
-
-  it('is deterministic and emits opaque markers right after the directory', async () => {
-    const { target: upper } = fresh();
-    fs.mkdirSync(path.join(upper, 'o'));
-    fs.writeFileSync(path.join(upper, 'o/x'), 'x');
-    fs.writeFileSync(path.join(upper, 'b'), 'b');
-    fs.writeFileSync(path.join(upper, 'a'), 'a');
-    const collect = async (r: Readable): Promise<Buffer> => {
-      const cs: Buffer[] = [];
-      for await (const c of r) cs.push(c as Buffer);
-      return Buffer.concat(cs);
-    };
-    const opts = { isOpaque: (p: string) => p === path.join(upper, 'o') };
-    const b1 = await collect(diffToTar(upper, opts));
-    const b2 = await collect(diffToTar(upper, opts));
-    assert.deepEqual(b1, b2);
-    const names: string[] = [];
-    const ex = tar.extract();
-    Readable.from([b1]).pipe(ex);
-    for await (const e of ex) {
-      names.push(e.header.name);
-      e.resume();
-    }
-    assert.deepEqual(names, ['a', 'b', 'o', 'o/.wh..wh..opq', 'o/x']);
-    const { target } = fresh();
-    const res = await extractLayer(Readable.from([b1]), target, { whiteouts: 'overlay' });
-    assert.deepEqual(res.opaque, ['o']);
   });
 });
 

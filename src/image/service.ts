@@ -28,6 +28,8 @@ export interface LayerStore {
   unpack(store: ContentStore, manifest: ImageManifest, config: ImageConfig): Promise<string[]>;
   listLayers(): Promise<string[]>;
   removeLayer(id: string): Promise<unknown>;
+  /** A layer's uncompressed bytes (Docker's image size is their sum), when known. */
+  layerSize?(id: string): Promise<number | undefined>;
 }
 
 /** An image as the engine and API see it. */
@@ -208,11 +210,14 @@ export class ImageService {
     }
     const id = parseDigest(manifest.config.digest);
     const config = await this.readJson<ImageConfig>(id);
+    let unpackedSize: number | undefined;
     if (this.layers) {
       const ids = manifest.layers.map((l) => l.digest.slice(l.digest.indexOf(':') + 1, l.digest.indexOf(':') + 13));
       for (const i of ids) opts.onProgress?.(layerMessage(i, 'Extracting'));
-      await this.layers.unpack(this.content, manifest, config);
+      const layerIds = await this.layers.unpack(this.content, manifest, config);
       for (const i of ids) opts.onProgress?.(layerMessage(i, 'Pull complete'));
+      const sizes = this.layers.layerSize ? await Promise.all(layerIds.map((l) => this.layers!.layerSize!(l))) : [];
+      if (sizes.length === layerIds.length && sizes.every((n) => n !== undefined)) unpackedSize = sizes.reduce((a, b) => a! + b!, 0);
     }
     // The same image (config) arriving under another manifest (a docker-archive load re-makes
     // it): keep the one it has, and point the new names at it, so no other tag is orphaned.
@@ -221,7 +226,8 @@ export class ImageService {
       for (const r of await this.refs.list(manifestDigest)) await this.refs.tag(r.name, existing.manifest, existing.manifestMediaType);
       return existing;
     }
-    const size = manifest.config.size + manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
+    // Docker's SIZE: the layers as unpacked; without a snapshotter, the content's bytes.
+    const size = unpackedSize ?? manifest.config.size + manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
     const entry: ImageEntry = {
       id,
       manifest: manifestDigest,

@@ -79,6 +79,8 @@ export interface Snapshotter {
   usage(containerId: string): Promise<number>;
   /** Removes the container's layers and record (its root must no longer be in use). */
   remove(containerId: string): Promise<void>;
+  /** An image layer's own bytes, recorded at unpack (undefined when not known). */
+  layerSize(layerId: string): Promise<number | undefined>;
   /** Image layers present (committed), for garbage collection by the image service. */
   listLayers(): Promise<string[]>;
   /** Removes an image layer; refuses while a container or another layer needs it. False when absent. */

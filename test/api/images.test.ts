@@ -67,12 +67,18 @@ describe('berthd image API through the docker CLI', { skip }, () => {
   it('save -o then load -i restores the image and its tag', () => {
     const remote = `${reg.host}/berth-test/bb:pushed`;
     const out = path.join(d.dir, 'saved.tar');
+    const size = () => Number(ok(d.docker(['image', 'inspect', '-f', '{{.Size}}', remote]), 'inspect size').trim());
+    // SIZE is the unpacked layers' bytes as Docker counts them, whichever way the image came.
+    const pulledSize = size();
+    const busyboxBytes = fs.statSync(['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!).size;
+    assert.ok(pulledSize >= busyboxBytes && pulledSize < busyboxBytes + 4096, `size ${pulledSize} vs busybox ${busyboxBytes}`);
     ok(d.docker(['save', '-o', out, remote]), 'save');
     assert.ok(fs.statSync(out).size > 500_000);
     ok(d.docker(['rmi', remote]), 'rmi');
     const load = ok(d.docker(['load', '-i', out]), 'load');
     assert.match(load, new RegExp(`Loaded image: ${remote.replace(/[.]/g, '\\.')}`));
     assert.equal(ok(d.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']), 'images').trim(), remote);
+    assert.equal(size(), pulledSize, 'the same size after save and load');
   });
 
   it('errors speak Docker: unknown image, bad reference, unreachable registry', () => {

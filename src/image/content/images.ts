@@ -14,7 +14,7 @@ export interface ImageEntry {
   manifestMediaType: string;
   /** The index / manifest list the manifest was selected from, when pulled through one. */
   index?: Digest;
-  /** Bytes of content (config + compressed layers), for `docker images`. */
+  /** `docker images` SIZE: the unpacked layers' bytes (or, without a snapshotter, config + compressed layers). */
   size: number;
   /** When the image arrived in this store (ISO). */
   added: string;

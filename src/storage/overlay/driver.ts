@@ -40,7 +40,7 @@ import {
 import type { ContainerRootfs, Snapshotter } from '../snapshotter';
 import { changesToTar, dirSize, LayeredView, opaqueDirs, overlayChanges, viewToTar, type Change, type St, type ViewLayer } from '../tree';
 import { createLayerDir, diffDir, layerDir, overlayDir, purgeTrash, readLower, readShortLink, removeLayer } from './layout';
-import { COMMITTED_MARKER, isLayerCommitted, unpackImage } from './unpack';
+import { COMMITTED_MARKER, committedLayerSize, isLayerCommitted, unpackImage } from './unpack';
 
 export class OverlaySnapshotter implements Snapshotter {
   readonly driver = 'overlay' as const;
@@ -197,6 +197,11 @@ export class OverlaySnapshotter implements Snapshotter {
     removeLayer(this.root, initId);
     this.opaqueCache.delete(initId);
     dropRecord(this.root, containerId);
+  }
+
+  async layerSize(layerId: string): Promise<number | undefined> {
+    checkImageLayerId(layerId);
+    return committedLayerSize(this.root, layerId);
   }
 
   async listLayers(): Promise<string[]> {

@@ -15,6 +15,7 @@
  * `committed` are skipped.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -50,6 +51,16 @@ export function chainIds(diffIds: readonly (Digest | string)[]): Digest[] {
 
 function chainHex(d: Digest): string {
   return d.slice(d.indexOf(':') + 1);
+}
+
+/** The layer's size as recorded at unpack (undefined for a layer unpacked before sizes were kept). */
+export function committedLayerSize(root: string, id: string): number | undefined {
+  try {
+    const size = (JSON.parse(fs.readFileSync(path.join(layerDir(root, id), COMMITTED_MARKER), 'utf8')) as { size?: unknown }).size;
+    return typeof size === 'number' ? size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when layer `id` exists and carries the `committed` marker. */
@@ -162,6 +173,8 @@ export async function extractVerified(
 interface Staged {
   tmpId: string;
   tmpDir: string;
+  /** Bytes of file content in the layer (Docker's layer size). */
+  bytes: number;
 }
 
 /** Extracts and verifies one layer into a new temporary layer directory (no parents yet). */
@@ -172,11 +185,11 @@ async function stageLayer(store: ContentStore, root: string, id: string, blob: D
     const diff = path.join(tmpDir, 'diff');
     const meta = await extractVerified(store, blob, diffId, diff, 'overlay');
     await applyLayerMeta(diff, meta);
+    return { tmpId, tmpDir, bytes: meta.bytes };
   } catch (e) {
     quietly(() => removeLayer(root, tmpId));
     throw e;
   }
-  return { tmpId, tmpDir };
 }
 
 /** Gives a staged layer its parents (all committed) and renames it into place as `id`. */
@@ -192,7 +205,7 @@ async function commitLayer(root: string, id: string, parents: string[], staged: 
     await fsp.symlink(`../${id}/diff`, tmpLink);
     await fsp.rename(tmpLink, linkPath);
     linkRepointed = true;
-    await fsp.writeFile(path.join(tmpDir, COMMITTED_MARKER), '', { mode: 0o644 });
+    await fsp.writeFile(path.join(tmpDir, COMMITTED_MARKER), JSON.stringify({ size: staged.bytes }), { mode: 0o644 });
     try {
       await fsp.rename(tmpDir, layerDir(root, id));
     } catch (e) {

@@ -83,6 +83,15 @@ export class VfsSnapshotter implements Snapshotter {
     checkImageLayerId(id);
     return path.join(this.base, 'dir', id);
   }
+  private sizePath(id: string): string {
+    checkImageLayerId(id);
+    return path.join(this.base, 'size', id);
+  }
+
+  async layerSize(layerId: string): Promise<number | undefined> {
+    const n = Number(await fsp.readFile(this.sizePath(layerId), 'utf8').catch(() => ''));
+    return Number.isInteger(n) && n >= 0 && (await this.exists(this.layerPath(layerId))) ? n : undefined;
+  }
   private rwPath(mountId: string): string {
     return path.join(this.base, 'rw', mountId);
   }
@@ -116,6 +125,9 @@ export class VfsSnapshotter implements Snapshotter {
       }
       const meta = await extractVerified(store, blob, diffId, tmp, 'delete');
       await applyLayerMeta(tmp, meta);
+      // The layer dir is the whole tree: its size (Docker's, the layer's own bytes) lives beside.
+      await fsp.mkdir(path.join(this.base, 'size'), { recursive: true, mode: 0o700 });
+      await fsp.writeFile(this.sizePath(id), String(meta.bytes));
       try {
         await fsp.rename(tmp, this.layerPath(id));
       } catch (e) {
@@ -277,6 +289,7 @@ export class VfsSnapshotter implements Snapshotter {
     // Out of the way first (one rename), then deleted: never a half-removed layer under its name.
     const doomed = path.join(this.base, 'tmp', `rm-${layerId}-${randomBytes(4).toString('hex')}`);
     await fsp.rename(dir, doomed);
+    await fsp.rm(this.sizePath(layerId), { force: true });
     await fsp.rm(doomed, { recursive: true, force: true });
     return true;
   }

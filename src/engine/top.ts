@@ -2,8 +2,10 @@
  * `docker top`: the container's processes (every pid of its cgroup) in `ps -ef` columns, read
  * from /proc as the host sees them (host pids and user names, as Docker shows them).
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { EngineConflictError } from './errors';
 
 const CLK_TCK = 100;
 
@@ -65,4 +67,44 @@ export function topProcesses(pids: number[]): { Titles: string[]; Processes: str
     }
   }
   return { Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], Processes: rows };
+}
+
+/**
+ * `docker top c aux` (any ps_args but the default): as dockerd does, runs the host's `ps` with
+ * those arguments and keeps the rows whose PID column is one of the container's.
+ */
+export function topWithPs(pids: number[], psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+  const args = psArgs.split(' ').filter((a) => a !== '');
+  return new Promise((resolve, reject) => {
+    execFile('ps', args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const why = (stderr || err.message).trim().split('\n')[0];
+        reject(new EngineConflictError(500, `ps ${psArgs} failed: ${why} (ps_args are passed to the host's ps)`));
+        return;
+      }
+      try {
+        resolve(parsePsOutput(stdout, new Set(pids)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** moby's parsePSOutput: titles from the header, the last column keeps its spaces. */
+export function parsePsOutput(out: string, pids: Set<number>): { Titles: string[]; Processes: string[][] } {
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  const pidIndex = titles.indexOf('PID');
+  if (pidIndex < 0) throw new EngineConflictError(500, 'Couldn\'t find PID field in ps output');
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const pid = Number(fields[pidIndex]);
+    if (!Number.isInteger(pid) || !pids.has(pid)) continue;
+    const row = fields.slice(0, titles.length - 1);
+    row.push(fields.slice(titles.length - 1).join(' '));
+    processes.push(row);
+  }
+  return { Titles: titles, Processes: processes };
 }

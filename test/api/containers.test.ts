@@ -100,6 +100,15 @@ describe('containers through the docker CLI', { skip }, () => {
     const top = ok(d.docker(['top', 'berth-test-top']), 'top');
     assert.match(top.split('\n')[0]!, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     assert.match(top, /sh -c while true; do :; done/);
+    // Other ps arguments go to the host's ps, rows filtered to the container's pids (dockerd's way).
+    const pid = ok(d.docker(['inspect', '-f', '{{.State.Pid}}', 'berth-test-top']), 'inspect').trim();
+    const aux = ok(d.docker(['top', 'berth-test-top', 'aux']), 'top aux').trim().split('\n');
+    assert.match(aux[0]!, /^USER\s+PID\s+%CPU\s+%MEM\s+VSZ\s+RSS\s+TTY\s+STAT\s+START\s+TIME\s+COMMAND$/);
+    assert.equal(aux.length, 2, aux.join('\n'));
+    assert.equal(aux[1]!.trim().split(/\s+/)[1], pid);
+    const bad = d.docker(['top', 'berth-test-top', '--no-such-ps-flag']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /ps --no-such-ps-flag failed/);
     const stats = ok(d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}', 'berth-test-top']), 'stats');
     const m = /^berth-test-top (\d+\.\d+)% \S+ \/ 64MiB 1$/.exec(stats.trim());
     assert.ok(m, stats);

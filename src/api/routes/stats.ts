@@ -2,8 +2,8 @@
 import type { Engine } from '../../engine/engine';
 import { loadCgroupManager } from '../../runtime/cgroups';
 import { dockerStats, takeSample, type StatsSample } from '../../engine/stats';
-import { topProcesses } from '../../engine/top';
-import { EngineConflictError, NotRunningError } from '../../engine/errors';
+import { topProcesses, topWithPs } from '../../engine/top';
+import { NotRunningError } from '../../engine/errors';
 import { boolParam, sendJson, type Router } from '../http';
 
 export function statsRoutes(r: Router, engine: Engine): void {
@@ -13,11 +13,11 @@ export function statsRoutes(r: Router, engine: Engine): void {
     return { rec, cg: loadCgroupManager(engine.runtime.store.read(rec.Id).cgroup) };
   };
 
-  r.add('GET', '/containers/{id}/top', (req, res) => {
-    const psArgs = req.query.get('ps_args');
-    if (psArgs && psArgs !== '-ef') throw new EngineConflictError(400, `ps_args ${JSON.stringify(psArgs)} are not supported: berth reads /proc itself and shows ps -ef columns`);
+  r.add('GET', '/containers/{id}/top', async (req, res) => {
+    const psArgs = (req.query.get('ps_args') ?? '').trim();
     const { cg } = cgroupOf(req.params.id!);
-    sendJson(res, 200, topProcesses(cg.pids()));
+    // The default columns come from /proc directly; other ps_args from the host's ps, as dockerd.
+    sendJson(res, 200, psArgs === '' || psArgs === '-ef' ? topProcesses(cg.pids()) : await topWithPs(cg.pids(), psArgs));
   });
 
   r.add('GET', '/containers/{id}/stats', async (req, res) => {

@@ -13,6 +13,7 @@ import { checkSubordinateRanges } from '../userns/subid';
 import { RuntimeError, errnoCode } from '../errors';
 import { runHooks, runHooksWarn } from '../hooks/run-hooks';
 import { buildCreatePlan } from '../plan/build-create';
+import { cgroupJoinRecords } from '../plan/cgroup-join';
 import type { LaunchPlan } from '../plan/plan';
 import { encodePlan } from '../plan/encode';
 import { seccompCacheDir } from '../plan/seccomp';
@@ -155,10 +156,10 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     // From here a killed create leaves processes and a cgroup: record them first, so
     // `delete` can undo a create that died half-way (pid 0 reads as stopped).
     store.write(makeState(0));
-    // The stage joins the cgroups (the first cgroup.procs write waits for an RCU grace period,
-    // ~7 ms here) while the limits are applied and the rest of the plan is computed; it runs
-    // nothing of the container's before that rest arrives.
-    channel = StageChannel.start(encodePlan([...cg.procsFiles().map((f) => ['cgroup', f]), ['more']]), opts.stdio ?? 'inherit', opts.launcher);
+    // The stage joins the cgroups without a whole-process move (cgroupJoinRecords: no wait for
+    // an RCU grace period) while the limits are applied and the rest of the plan is computed;
+    // it runs nothing of the container's before that rest arrives.
+    channel = StageChannel.start(encodePlan([...cgroupJoinRecords(cg.dirs), ['more']]), opts.stdio ?? 'inherit', opts.launcher);
     try {
       await cg.apply(resources);
     } catch (e) {

@@ -7,6 +7,8 @@ import { StageChannel, type StageLauncher } from '../../kernel/stage';
 import { loadCgroupManager } from '../cgroups';
 import { RuntimeError, errnoCode } from '../errors';
 import { buildExecPlan } from '../plan/build-exec';
+import { cgroupJoinRecords } from '../plan/cgroup-join';
+import { encodePlan } from '../plan/encode';
 import { parseJson } from '../spec/json';
 import type { Process } from '../spec/types';
 import { SpecError, validateProcess } from '../spec/validate';
@@ -16,6 +18,7 @@ import { stageError } from './create';
 import { statusOf } from './status';
 import { stageCgroupProcs } from './stage-cgroup';
 import { seccompCacheDir } from '../plan/seccomp';
+import { mark } from '../../kernel/trace';
 
 export interface ExecOptions {
   id: string;
@@ -98,24 +101,38 @@ export function execProcess(template: Process | undefined, o: ExecOptions): Proc
 
 /** Returns the process's exit status (0 once started, with --detach). */
 export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, onPid?: (pid: number) => void): Promise<number> {
+  mark('exec: begin');
   const state = ctx.store.read(o.id);
   const status = statusOf(ctx.store, state);
   if (status === 'stopped') throw new RuntimeError(`cannot exec in container ${o.id}: it is stopped`);
   if (status === 'paused') throw new RuntimeError(`cannot exec in container ${o.id}: it is paused (resume it first)`);
-  const proc = execProcess(state.config.process, o);
-  if (proc.terminal && o.detach && !o.consoleSocket) throw new RuntimeError('cannot allocate a tty for a detached exec without --console-socket');
   const cg = loadCgroupManager(state.cgroup);
-  const { plan, unavailableCaps } = buildExecPlan({
-    spec: state.config, initPid: state.pid, process: proc, cgroupProcs: cg.procsFiles(), consoleSocket: o.consoleSocket, detach: o.detach,
-    seccompCacheDir: seccompCacheDir(ctx.store.root), id: o.id, bundle: state.bundle,
-  });
-  if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the process will run without them`);
-  if (!o.detach) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);
-  const channel = StageChannel.start(plan.encode(), o.stdio ?? 'inherit', o.launcher);
+  // The stage starts and joins the cgroups (~3 ms) while the process and the rest of the plan
+  // are computed; bad options then only cost it its life.
+  const channel = StageChannel.start(encodePlan([...cgroupJoinRecords(cg.dirs), ['more']]), o.stdio ?? 'inherit', o.launcher);
+  mark('exec: stage started');
+  let plan: ReturnType<typeof buildExecPlan>['plan'];
+  try {
+    const proc = execProcess(state.config.process, o);
+    if (proc.terminal && o.detach && !o.consoleSocket) throw new RuntimeError('cannot allocate a tty for a detached exec without --console-socket');
+    let unavailableCaps: string[];
+    ({ plan, unavailableCaps } = buildExecPlan({
+      spec: state.config, initPid: state.pid, process: proc, cgroupProcs: [], consoleSocket: o.consoleSocket, detach: o.detach,
+      seccompCacheDir: seccompCacheDir(ctx.store.root), id: o.id, bundle: state.bundle,
+    }));
+    if (unavailableCaps.length) ctx.warn(`berth-runtime does not hold ${unavailableCaps.join(', ')}; the process will run without them`);
+    if (!o.detach) for (const f of stageCgroupProcs()) plan.header.push(['leavecgroup', f]);
+  } catch (e) {
+    channel.release(); // the stage reads the plan's end and leaves, running nothing
+    throw e;
+  }
+  channel.sendRest(plan.encode());
+  mark('exec: plan sent');
   let failure: RuntimeError | undefined;
   let started = false;
   for (;;) {
     const m = await channel.next();
+    mark(`exec: stage says ${m.kind}`);
     if (m.kind === 'pid') {
       started = true;
       if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(m.pid), 0o644);

@@ -4,6 +4,7 @@ import * as proc from '../../kernel/proc';
 import { RuntimeError } from '../errors';
 import type { Process, Spec } from '../spec/types';
 import { ExecPlanInput, buildExecPlan } from './build-exec';
+import { cgroupJoinRecords } from './cgroup-join';
 
 const INIT = 4242;
 const PROCS = '/sys/fs/cgroup/berth/c1/cgroup.procs';
@@ -141,4 +142,13 @@ test('rlimit above our own hard limit is refused for exec too', (t) => {
     () => buildExecPlan(input({ process: execProcess({ rlimits: [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 101 }] }) })),
     /^RuntimeError: config\.json: process\.rlimits RLIMIT_NOFILE: hard limit 101 exceeds berth-runtime's own hard limit 100/,
   );
+});
+
+test('cgroupJoinRecords: v1 hierarchies by their tasks file, cgroup2 by cloning into it', () => {
+  assert.deepEqual(cgroupJoinRecords({ memory: '/sys/fs/cgroup/memory/berth/c1', 'cpu,cpuacct': '/sys/fs/cgroup/cpu,cpuacct/berth/c1', unified: '/sys/fs/cgroup/unified/berth/c1' }), [
+    ['cgroupthread', '/sys/fs/cgroup/memory/berth/c1/tasks'],
+    ['cgroupthread', '/sys/fs/cgroup/cpu,cpuacct/berth/c1/tasks'],
+    ['cgroupfork', '/sys/fs/cgroup/unified/berth/c1'],
+  ]);
+  assert.deepEqual(cgroupJoinRecords({ unified: '/sys/fs/cgroup/berth/c1' }), [['cgroupfork', '/sys/fs/cgroup/berth/c1']]);
 });

@@ -46,3 +46,4 @@ export function buildExecPlan(input: ExecPlanInput): { plan: LaunchPlan; unavail
   planSeccomp(plan, input.spec.linux?.seccomp, input.seccompCacheDir, { id: input.id ?? '', bundle: input.bundle ?? '', annotations: input.spec.annotations });
   return { plan, unavailableCaps };
 }
+

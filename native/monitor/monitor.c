@@ -1,7 +1,8 @@
 /* berth-monitor: the per-container parent (conmon's and containerd-shim's job).
  *
  *   berth-monitor --dir DIR --log FILE (absolute paths) [--log-max-size BYTES] [--log-max-files N]
- *                 [--tty] [--stdin] [--wait-attach] -- STAGE_PATH
+ *                 [--tty] [--stdin] [--wait-attach] [--attach-fd N] -- STAGE_PATH
+ *   berth-monitor --standby -- STAGE_PATH
  *
  * berthd starts it in a new session with fd 3 = the stage's plan/status socket. It
  * becomes child subreaper, runs STAGE_PATH as its child (fds 0-2 as below, fd 3 kept,
@@ -21,7 +22,15 @@
  *                 otherwise). No exit.json: the init never appeared (the create failed).
  *
  * --wait-attach: the stage is started only once the first attach client has connected, so
- * that client sees all of the output (exec, where no exec fifo holds the process back).
+ * that client sees all of the output.
+ *
+ * --attach-fd N: fd N (> 3) is a connected attach client from the start (berthd's end of a
+ * socketpair it passed us). The stage starts at once and the client still sees all of the
+ * output: exec uses it, saving the wait for attach.sock to appear and the connect.
+ *
+ * --standby: started ahead of need (berthd keeps one ready for the next exec, which then does
+ * not wait ~2 ms for berthd to fork itself). The other options arrive first on fd 3, as
+ * u32 LE length + NUL-terminated arguments, then the plan as usual. EOF: not needed; exit 0.
  *
  * Container stdio: without --tty, pipes for stdout and stderr, stdin a pipe with --stdin
  * (else /dev/null). With --tty, 0-2 are /dev/null and the stage hands us the pty master.
@@ -64,7 +73,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -246,6 +257,17 @@ static int listen_at(char *out, const char *name)
 
 /* ---- clients ---- */
 
+static int client_add(int fd)
+{
+	struct client *nc = realloc(g_clients, sizeof *nc * (size_t)(g_nclients + 1));
+	if (!nc)
+		return -1;
+	g_clients = nc;
+	memset(&g_clients[g_nclients], 0, sizeof *g_clients);
+	g_clients[g_nclients++].fd = fd;
+	return 0;
+}
+
 static void client_drop(int i)
 {
 	close(g_clients[i].fd);
@@ -363,14 +385,10 @@ static void accept_clients(void)
 		int fd = accept4(g_attach_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
-		struct client *nc = realloc(g_clients, sizeof *nc * (size_t)(g_nclients + 1));
-		if (!nc) {
+		if (client_add(fd) < 0) {
 			close(fd);
 			return;
 		}
-		g_clients = nc;
-		memset(&g_clients[g_nclients], 0, sizeof *g_clients);
-		g_clients[g_nclients++].fd = fd;
 	}
 }
 
@@ -518,6 +536,33 @@ static void write_exit_file(void)
 }
 
 /* The init is gone and its output drained: record it, flush the clients, leave. */
+/* Ends every client connection after a half-close: our output is complete (EOF for them),
+ * while what they still send (stdin typed meanwhile) is read and dropped until they close too.
+ * Closing a unix socket with unread input would reset it, and a client whose write then fails
+ * may lose the output it had not read yet. Bounded by the flush deadline. */
+static void linger_close(long long deadline)
+{
+	for (int i = 0; i < g_nclients; i++)
+		shutdown(g_clients[i].fd, SHUT_WR);
+	while (g_nclients > 0) {
+		struct pollfd pf[64];
+		int n = 0;
+		for (int i = 0; i < g_nclients && n < 64; i++)
+			pf[n++] = (struct pollfd){ .fd = g_clients[i].fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		if (left <= 0 || (poll(pf, (nfds_t)n, (int)left) < 0 && errno != EINTR))
+			break;
+		for (int i = 0; i < g_nclients; i++) {
+			char junk[4096];
+			ssize_t r = recv(g_clients[i].fd, junk, sizeof junk, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+				client_drop(i--);
+		}
+	}
+	for (int i = 0; i < g_nclients; i++)
+		close(g_clients[i].fd);
+}
+
 static _Noreturn void finish(void)
 {
 	struct timespec ts;
@@ -544,8 +589,7 @@ static _Noreturn void finish(void)
 			if (g_clients[i].out.len && buf_flush(&g_clients[i].out, g_clients[i].fd, 1) < 0)
 				client_drop(i--);
 	}
-	for (int i = 0; i < g_nclients; i++)
-		shutdown(g_clients[i].fd, SHUT_RDWR), close(g_clients[i].fd);
+	linger_close(deadline);
 	exit(0);
 }
 
@@ -553,8 +597,34 @@ static _Noreturn void finish(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: berth-monitor --dir DIR --log FILE [--log-max-size BYTES] [--log-max-files N] [--tty] [--stdin] [--wait-attach] -- STAGE_PATH\n");
+	fprintf(stderr, "usage: berth-monitor --dir DIR --log FILE [--log-max-size BYTES] [--log-max-files N] [--tty] [--stdin] [--wait-attach] [--attach-fd N] -- STAGE_PATH\n"
+			"       berth-monitor --standby -- STAGE_PATH (the other options then come on fd 3)\n");
 	exit(2);
+}
+
+/* Executes the stage from a sealed memfd copy, as the stage would otherwise re-execute itself
+ * (native/stage/main.c: so that no container can reach its binary through /proc/PID/exe):
+ * one exec fewer. Returns only if that fails; the caller then runs the file. */
+static void exec_stage_sealed(const char *stage, char **argv)
+{
+	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int src = open(stage, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return;
+	struct stat st;
+	int mfd = fstat(src, &st) == 0 ? memfd_create("berth-stage", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+	off_t left = mfd >= 0 ? st.st_size : 0;
+	while (left > 0) {
+		ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+	close(src);
+	if (mfd >= 0 && left == 0 && fcntl(mfd, F_ADD_SEALS, seals) == 0)
+		fexecve(mfd, argv, environ);
+	if (mfd >= 0)
+		close(mfd);
 }
 
 static _Noreturn void run_stage(const char *stage, int nullfd, int out[2], int err[2], int in[2], sigset_t *old)
@@ -578,6 +648,7 @@ static _Noreturn void run_stage(const char *stage, int nullfd, int out[2], int e
 	signal(SIGHUP, SIG_DFL);
 	sigprocmask(SIG_SETMASK, old, NULL);
 	char *argv[] = { (char *)stage, NULL };
+	exec_stage_sealed(stage, argv);
 	execv(stage, argv);
 	char line[300];
 	int n = snprintf(line, sizeof line, "error -1 %d cannot run %s: %s\n", errno, stage, strerror(errno));
@@ -587,35 +658,89 @@ static _Noreturn void run_stage(const char *stage, int nullfd, int out[2], int e
 	_exit(127);
 }
 
-int main(int argc, char **argv)
+struct opts {
+	const char *log, *stage;
+	long long max_size;
+	int max_files, attach_fd, standby;
+};
+
+static void parse_args(int argc, char **argv, struct opts *o)
 {
-	const char *log = NULL, *stage = NULL;
-	long long max_size = 0;
-	int max_files = 1;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--") && i + 1 < argc) {
-			stage = argv[i + 1];
+		if (!strcmp(a, "--")) { /* the stage follows (in standby options: it is on the command line) */
+			if (i + 1 < argc)
+				o->stage = argv[i + 1];
 			break;
+		} else if (!strcmp(a, "--standby")) {
+			o->standby = 1;
 		} else if (!strcmp(a, "--dir") && i + 1 < argc) {
 			g_dir = argv[++i];
 		} else if (!strcmp(a, "--log") && i + 1 < argc) {
-			log = argv[++i];
+			o->log = argv[++i];
 		} else if (!strcmp(a, "--log-max-size") && i + 1 < argc) {
-			max_size = atoll(argv[++i]);
+			o->max_size = atoll(argv[++i]);
 		} else if (!strcmp(a, "--log-max-files") && i + 1 < argc) {
-			max_files = atoi(argv[++i]);
+			o->max_files = atoi(argv[++i]);
 		} else if (!strcmp(a, "--tty")) {
 			g_tty = 1;
 		} else if (!strcmp(a, "--stdin")) {
 			g_stdin = 1;
 		} else if (!strcmp(a, "--wait-attach")) {
 			g_wait_attach = 1;
+		} else if (!strcmp(a, "--attach-fd") && i + 1 < argc) {
+			o->attach_fd = atoi(argv[++i]);
 		} else {
 			usage();
 		}
 	}
-	if (!g_dir || !log || !stage || g_dir[0] != '/' || log[0] != '/')
+}
+
+static void read_exact(int fd, void *buf, size_t n)
+{
+	for (char *p = buf; n > 0;) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			exit(0); /* berthd let the standby go (or went away) */
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/* --standby: the options berthd sends on fd 3 once it needs us (see the header). */
+static void read_standby_args(struct opts *o)
+{
+	unsigned char h[4];
+	read_exact(SYNC_FD, h, sizeof h);
+	uint32_t len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+	if (len == 0 || len > 64 * 1024)
+		die(EINVAL, "standby options of %u bytes", len);
+	char *buf = malloc(len);
+	char **argv = calloc(len + 1, sizeof *argv);
+	if (!buf || !argv)
+		die(ENOMEM, "standby options");
+	read_exact(SYNC_FD, buf, len);
+	if (buf[len - 1] != 0)
+		die(EINVAL, "standby options not NUL-terminated");
+	int argc = 0;
+	for (uint32_t i = 0; i < len; i += (uint32_t)strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	parse_args(argc, argv, o); /* buf stays: the options point into it */
+	free(argv);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .max_files = 1, .attach_fd = -1 };
+	parse_args(argc - 1, argv + 1, &o);
+	if (o.standby && fcntl(SYNC_FD, F_GETFD) >= 0)
+		read_standby_args(&o);
+	const char *log = o.log, *stage = o.stage;
+	long long max_size = o.max_size;
+	int max_files = o.max_files, attach_fd = o.attach_fd;
+	if (!g_dir || !log || !stage || g_dir[0] != '/' || log[0] != '/' || (attach_fd != -1 && attach_fd <= SYNC_FD))
 		usage(); /* absolute paths: we leave the caller's cwd */
 	if (fcntl(SYNC_FD, F_GETFD) < 0) {
 		g_sync_open = 0;
@@ -657,6 +782,14 @@ int main(int argc, char **argv)
 	g_attach_ls = listen_at(g_attach_path, "attach.sock");
 	if (g_tty)
 		g_console_ls = listen_at(g_console_path, "console.sock");
+	/* Before the stage runs, so the client misses nothing; the stage never sees the fd
+	 * (run_stage closes everything above SYNC_FD). */
+	if (attach_fd >= 0) {
+		if (fcntl(attach_fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(attach_fd, F_SETFL, fcntl(attach_fd, F_GETFL) | O_NONBLOCK) < 0)
+			die(errno, "--attach-fd %d", attach_fd);
+		if (client_add(attach_fd) < 0)
+			die(ENOMEM, "--attach-fd %d", attach_fd);
+	}
 
 	while (g_wait_attach && !g_nclients) {
 		struct pollfd w[2] = { { .fd = g_sfd, .events = POLLIN }, { .fd = g_attach_ls, .events = POLLIN } };

@@ -1,8 +1,9 @@
 /**
  * `docker exec`: sessions created against a running container and started later. The process
  * runs under a monitor of its own (like the container's init), so its output, stdin and tty go
- * through the same attach socket and it survives a berthd restart; its exit code comes from the
- * monitor's exit file.
+ * through the same attach protocol and it survives a berthd restart; its exit code comes from the
+ * monitor's exit file. berthd hands the monitor its attach connection at launch (a socketpair),
+ * so no output is missed, and that connection's end tells when the process has ended.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,9 +11,10 @@ import * as path from 'node:path';
 import { execInContainer } from '../runtime/lifecycle/exec';
 import type { Engine } from './engine';
 import { commandFailureCode, EngineConflictError, NotRunningError } from './errors';
-import { consoleSocketPath, monitorLauncher, monitorPid, readExitFile } from './monitor';
+import { AttachClient, consoleSocketPath, monitorLauncher, readExitFile } from './monitor';
 import { resolveUser } from './spec/user';
 import { currentCapabilities } from './spec/capabilities';
+import { mark } from '../kernel/trace';
 
 export interface ExecConfig {
   AttachStdin?: boolean;
@@ -73,20 +75,21 @@ export class ExecManager {
   }
 
   /**
-   * Starts the process under its monitor; resolves when it has started. With `attached`, the
-   * monitor holds the process back until the first attach client has connected (the caller
-   * connects meanwhile), so no early output is lost.
+   * Starts the process under its monitor; resolves when it has started, with the monitor
+   * connection (stdcopy frames from the process's first byte on; stdin, resizes). The exit is
+   * recorded when that connection ends. Without `attached` the output is discarded here.
    */
-  async start(id: string, attached: boolean, consoleSize?: [number, number] | null): Promise<ExecSession> {
+  async start(id: string, attached: boolean, consoleSize?: [number, number] | null): Promise<{ session: ExecSession; client: AttachClient }> {
     const s = this.get(id);
     if (s.running || s.exitCode !== null) throw new EngineConflictError(409, `exec ${id} has already been started`);
     const rec = this.engine.get(s.containerId);
     if (!rec.State.Running) throw new NotRunningError(rec.Id);
     const c = s.config;
-    fs.rmSync(s.dir, { recursive: true, force: true });
-    fs.mkdirSync(s.dir, { recursive: true, mode: 0o700 });
+    mark('engine.exec: start');
+    fs.mkdirSync(s.dir, { recursive: true, mode: 0o700 }); // a fresh id: nothing there yet
     const user = c.User ? resolveUser(c.User, [], (p) => this.engine.readImageFile(rec, p)) : undefined;
     s.running = true;
+    let client: AttachClient | undefined;
     try {
       await execInContainer(this.engine.runtime, {
         id: rec.Id,
@@ -98,7 +101,7 @@ export class ExecManager {
         ...(user ? { user: `${user.uid}:${user.gid}` } : {}),
         additionalGids: user?.additionalGids ?? [],
         caps: c.Privileged ? currentCapabilities() : [],
-        launcher: monitorLauncher({ dir: s.dir, logPath: '/dev/null', tty: !!c.Tty, openStdin: !!c.AttachStdin, waitAttach: attached }),
+        launcher: monitorLauncher({ dir: s.dir, logPath: '/dev/null', tty: !!c.Tty, openStdin: !!c.AttachStdin, attach: { raw: true, connected: (ac) => (client = ac) } }),
         stdio: 'ignore',
         ...(c.Tty ? { consoleSocket: consoleSocketPath(s.dir) } : {}),
         ...(sizeOf(consoleSize ?? c.ConsoleSize) ? { consoleSize: sizeOf(consoleSize ?? c.ConsoleSize)! } : {}),
@@ -107,21 +110,35 @@ export class ExecManager {
       s.running = false;
       // The shell's convention, as the docker CLI reports it: 127 not found, 126 cannot run.
       s.exitCode = commandFailureCode((e as Error).message) ?? 126;
-      // The monitor may still be writing its exit file there: remove the dir once it is gone.
-      void whenMonitorGone(s.dir).then(() => fs.rmSync(s.dir, { recursive: true, force: true }));
+      // The monitor may still be writing its exit file there: remove the dir once it is gone
+      // (it leaves when the stage has failed; its end of our connection closes with it).
+      if (client) void client.closed.then(() => fs.rmSync(s.dir, { recursive: true, force: true }));
+      else fs.rmSync(s.dir, { recursive: true, force: true });
       throw e;
     }
+    mark('engine.exec: started');
     this.engine.events.emit('container', `exec_start: ${c.Cmd!.join(' ')}`, rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: id });
-    return s;
+    // Registered before the caller's own handlers: the exit is recorded before a client that
+    // saw the stream end can ask for it.
+    const ac = client!;
+    void ac.closed.then(() => this.finished(s));
+    if (!attached) ac.frames!.resume();
+    return { session: s, client: ac };
   }
 
   /** The process ended (its monitor closed the attach connection): record the exit code. */
-  async finished(s: ExecSession): Promise<void> {
-    for (let i = 0; i < 50 && !readExitFile(s.dir); i++) await new Promise((r) => setTimeout(r, 20));
-    const exit = readExitFile(s.dir);
+  private async finished(s: ExecSession): Promise<void> {
+    // The monitor writes it before closing the connection; a monitor that was killed never does.
+    let exit = readExitFile(s.dir);
+    for (let i = 0; i < 50 && !exit; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      exit = readExitFile(s.dir);
+    }
     s.running = false;
     s.exitCode = exit?.exitCode ?? 126;
-    fs.rmSync(s.dir, { recursive: true, force: true });
+    mark('engine.exec: exit recorded');
+    // Once the caller has ended the client's stream (its handlers run next): not in its way.
+    setImmediate(() => fs.rmSync(s.dir, { recursive: true, force: true }));
     const rec = this.engine.store.find(s.containerId);
     if (rec) this.engine.events.emit('container', 'exec_die', rec.Id, { name: rec.Name, image: rec.Config.Image ?? '', execID: s.id, exitCode: String(s.exitCode) });
   }
@@ -149,11 +166,6 @@ export class ExecManager {
   dropContainer(containerId: string): void {
     for (const [id, s] of this.sessions) if (s.containerId === containerId) this.sessions.delete(id);
   }
-}
-
-/** Resolves once the monitor of `dir` has exited (bounded: 10 s). */
-async function whenMonitorGone(dir: string): Promise<void> {
-  for (let i = 0; i < 100 && monitorPid(dir); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** Docker's [height, width] as the runtime's consoleSize; nothing for an unset or 0x0 size. */

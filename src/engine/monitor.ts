@@ -30,8 +30,13 @@ export interface MonitorOptions {
   tty: boolean;
   /** Give the container a stdin pipe that attach clients write to (docker run -i). */
   openStdin: boolean;
-  /** Start the stage only once the first attach client is connected (exec: no output is missed). */
+  /** Start the stage only once the first attach client is connected (no output is missed). */
   waitAttach?: boolean;
+  /**
+   * Hand the monitor an attach client of ours from the start (a socketpair, its fd 4): the
+   * client misses no output, without waiting for attach.sock and connecting (exec).
+   */
+  attach?: AttachOptions & { connected: (client: AttachClient) => void };
 }
 
 /** unix socket paths are limited to 107 bytes; the monitor binds a temp name beside the final one. */
@@ -48,8 +53,10 @@ export function monitorLauncher(opts: MonitorOptions): StageLauncher {
   if (opts.tty) args.push('--tty');
   if (opts.openStdin) args.push('--stdin');
   if (opts.waitAttach) args.push('--wait-attach');
+  if (opts.attach) args.push('--attach-fd', '4');
   args.push('--');
-  return { command: MONITOR_BINARY, args };
+  const attach = opts.attach;
+  return attach ? { command: MONITOR_BINARY, args, onSocket: (sock) => attach.connected(AttachClient.fromSocket(sock, attach)), standby: true } : { command: MONITOR_BINARY, args };
 }
 
 /** Where the monitor receives the pty master (pass as createContainer's consoleSocket with a tty). */
@@ -158,6 +165,11 @@ export class AttachClient extends EventEmitter {
     sock.on('error', () => {
       /* 'close' follows */
     });
+  }
+
+  /** A client over a socket already connected to the monitor (see MonitorOptions.attach). */
+  static fromSocket(sock: net.Socket, opts: AttachOptions = {}): AttachClient {
+    return new AttachClient(sock, !!opts.raw);
   }
 
   static connect(dir: string, opts: AttachOptions = {}): Promise<AttachClient> {

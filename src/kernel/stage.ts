@@ -51,6 +51,68 @@ function parse(line: string): StageMessage | undefined {
 export interface StageLauncher {
   command: string;
   args: string[];
+  /**
+   * Give the launcher one more connected socket, as its fd 4; our end is handed here before
+   * the launcher runs (the engine's monitor takes it as its first attach client).
+   */
+  onSocket?: (sock: Socket) => void;
+  /**
+   * The launcher can start ahead of need (`command --standby -- <stage>`, its args then sent
+   * first on fd 3): StageChannel keeps one ready, for launchers with onSocket and ignored stdio.
+   */
+  standby?: boolean;
+}
+
+/**
+ * Launchers started ahead of need, at most one per command (the exec monitor). Taking a ready
+ * one saves the ~2 ms Node takes to fork berthd for a new process, on the exec's critical path;
+ * a new one is forked once the caller has sent its plan, while the stage starts up. They hold
+ * nothing of berthd's alive and leave when berthd goes (EOF on fd 3).
+ */
+interface Standby {
+  child: ChildProcess;
+  plan: Socket;
+  extra: Socket;
+}
+const standbys = new Map<string, Standby>();
+
+function takeStandby(command: string): Standby | undefined {
+  const s = standbys.get(command);
+  standbys.delete(command);
+  if (!s) return undefined;
+  if (s.child.exitCode !== null || s.child.signalCode !== null || s.plan.destroyed || s.extra.destroyed) return undefined;
+  s.child.ref();
+  s.plan.ref();
+  s.extra.ref();
+  return s;
+}
+
+function refillStandby(command: string): void {
+  if (standbys.has(command)) return;
+  let child: ChildProcess;
+  try {
+    child = spawn(command, ['--standby', '--', STAGE_BINARY], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], env: {}, detached: true });
+  } catch {
+    return; // the next exec forks its own
+  }
+  const s: Standby = { child, plan: child.stdio[3] as Socket, extra: child.stdio[4] as Socket };
+  const drop = () => standbys.get(command) === s && standbys.delete(command);
+  child.on('error', drop);
+  child.on('exit', drop);
+  for (const sock of [s.plan, s.extra]) {
+    sock.on('error', drop);
+    sock.unref();
+  }
+  child.unref();
+  standbys.set(command, s);
+}
+
+/** A standby launcher's args: u32 LE length, then each NUL-terminated. */
+function standbyArgs(args: string[]): Buffer {
+  const body = Buffer.from(args.map((a) => `${a}\0`).join(''));
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32LE(body.length, 0);
+  return Buffer.concat([len, body]);
 }
 
 export class StageChannel {
@@ -88,11 +150,24 @@ export class StageChannel {
    */
   static start(plan: Buffer, stdio: StdioOptions = 'inherit', launcher?: StageLauncher): StageChannel {
     const io = (Array.isArray(stdio) ? stdio.slice(0, 3) : [stdio, stdio, stdio]) as StdioOptions & unknown[];
+    if (launcher?.standby && launcher.onSocket && io.every((x) => x === 'ignore')) {
+      const command = launcher.command;
+      const ready = takeStandby(command);
+      setImmediate(() => refillStandby(command)); // after the caller's synchronous part (its plan sent)
+      if (ready) {
+        launcher.onSocket(ready.extra);
+        const ch = new StageChannel(ready.child, ready.plan);
+        ready.plan.write(standbyArgs(launcher.args));
+        ready.plan.write(plan);
+        return ch;
+      }
+    }
     // With a launcher (the engine's per-container monitor), the launcher runs the stage as its
     // own child, passing fd 3 on, and stays as the container's parent in its own session.
     const child = launcher
-      ? spawn(launcher.command, [...launcher.args, STAGE_BINARY], { stdio: [...io, 'pipe'] as StdioOptions, env: {}, detached: true })
+      ? spawn(launcher.command, [...launcher.args, STAGE_BINARY], { stdio: [...io, 'pipe', ...(launcher.onSocket ? ['pipe'] : [])] as StdioOptions, env: {}, detached: true })
       : spawn(STAGE_BINARY, [], { stdio: [...io, 'pipe'] as StdioOptions, env: {} });
+    if (launcher?.onSocket && child.stdio[4]) launcher.onSocket(child.stdio[4] as Socket);
     const sock = child.stdio[3] as Socket;
     const ch = new StageChannel(child, sock);
     child.on('error', () => ch.push({ kind: 'error', op: -1, errno: 2, message: `cannot run ${STAGE_BINARY} (run \`npm run build\`)` }));

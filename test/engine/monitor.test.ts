@@ -6,7 +6,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { AttachClient, MONITOR_BINARY, monitorPid, readExitFile } from "../../src/engine/monitor";
+import { AttachClient, MONITOR_BINARY, monitorLauncher, monitorPid, readExitFile } from "../../src/engine/monitor";
+import { execInContainer } from "../../src/runtime/lifecycle/exec";
 import { parseLogLine, readJsonLog, type LogEntry } from "../../src/engine/json-log";
 import { createMonitored, monitored, prepareMonitored, waitExit } from "../fixtures/monitored";
 
@@ -257,4 +258,46 @@ test("RSS: the monitor of an idle container, and after 8 MB of output to 3 attac
   const kb = (s: string | undefined) => Number(/(\d+)/.exec(s ?? "")?.[1]);
   assert.ok(kb(idle.rss) <= 1024, `idle VmRSS ${idle.rss}`);
   assert.ok(kb(busy.hwm) <= 1280, `peak VmRSS ${busy.hwm}`);
+});
+
+/** Our berth-monitor children waiting with --standby. */
+function standbyMonitors(): number[] {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return argv[0] === MONITOR_BINARY && argv[1] === "--standby" && Number(statusField(pid, "PPid")) === process.pid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+test("exec: the monitor takes our attach client at launch (--attach-fd), the next one comes from standby; all output, the exit code, the container's cgroups", async (t) => {
+  const m = await monitored(t, { args: ["sleep", "1000"] });
+  t.after(() => {
+    for (const pid of standbyMonitors()) process.kill(pid, "SIGKILL");
+  });
+  const cgroups = fs.readFileSync(`/proc/${m.pid}/cgroup`, "utf8");
+  for (const round of [1, 2]) {
+    if (round === 2) await waitFor("a standby monitor", () => standbyMonitors().length === 1);
+    const dir = path.join(path.dirname(m.dir), `exec${round}`);
+    let client: AttachClient | undefined;
+    let got: ReturnType<typeof collect> | undefined;
+    await execInContainer(m.ctx, {
+      id: m.id,
+      args: ["sh", "-c", "echo err >&2; cat /proc/self/cgroup; exit 3"],
+      tty: false,
+      detach: true,
+      env: [],
+      additionalGids: [],
+      caps: [],
+      stdio: "ignore",
+      launcher: monitorLauncher({ dir, logPath: "/dev/null", tty: false, openStdin: false, attach: { connected: (c) => ((client = c), (got = collect(c))) } }),
+    });
+    assert.ok(client && got, "the attach client was handed over");
+    await client.closed;
+    assert.equal(got.err(), "err\n");
+    assert.equal(got.out(), cgroups, "the exec'd process is in the init's cgroups");
+    assert.equal(readExitFile(dir)?.exitCode, 3);
+  }
 });

@@ -7,10 +7,11 @@ import type { Duplex } from 'node:stream';
 import type { DaemonContext } from '../../daemon/context';
 import type { Engine } from '../../engine/engine';
 import type { ExecManager } from '../../engine/exec';
-import { AttachClient, monitorPid, readExitFile } from '../../engine/monitor';
+import { AttachClient } from '../../engine/monitor';
 import { readJsonLog } from '../../engine/json-log';
 import { badRequest } from '../errors';
 import { boolParam, intParam, jsonBody, sendEmpty, sendJson, type Router, type UpgradeHandler } from '../http';
+import { mark } from '../../kernel/trace';
 import { detachMatcher, parseDetachKeys, stdcopyFrame, stdcopyReader, upgradeResponse } from '../stream';
 
 interface Pipe {
@@ -24,6 +25,8 @@ interface Pipe {
   input?: Duplex;
   stdinOnce?: boolean;
   detachKeys?: number[];
+  /** Keep the monitor connection (output discarded) when the client leaves: its end is the exit. */
+  keepClient?: boolean;
 }
 
 /** Joins a monitor connection to a client; resolves when either side ends. */
@@ -33,7 +36,11 @@ function pipe(p: Pipe): Promise<'exited' | 'detached' | 'client-gone'> {
     const finish = (why: 'exited' | 'detached' | 'client-gone'): void => {
       if (done) return;
       done = true;
-      if (why !== 'exited') p.client.close();
+      p.client.frames!.off('data', read);
+      if (why !== 'exited') {
+        if (p.keepClient) p.client.frames!.resume();
+        else p.client.close();
+      }
       p.out.end();
       resolve(why);
     };
@@ -41,11 +48,20 @@ function pipe(p: Pipe): Promise<'exited' | 'detached' | 'client-gone'> {
       if (stream === 2 ? !p.stderr : !p.stdout) return;
       p.out.write(p.tty ? Buffer.from(payload) : Buffer.from(frame));
     });
-    p.client.frames!.on('data', read);
-    p.client.closed.then(() => finish('exited'));
+    const frames = p.client.frames!;
+    frames.on('data', read);
+    // Output that arrived before this pipe began is buffered in `frames` and flows on a later
+    // tick; a process that has already ended must not cut it off: deliver it, then finish.
+    p.client.closed.then(() =>
+      setImmediate(() => {
+        while (!done && frames.read() !== null); // in flowing mode, read() emits to `read`
+        finish('exited');
+      }),
+    );
     if (p.input) {
       const match = detachMatcher(p.detachKeys ?? [0x10, 0x11]);
       p.input.on('data', (chunk: Buffer) => {
+        if (done) return;
         const { pass, detach } = match(chunk);
         if (pass.length) p.client.writeStdin(pass);
         if (detach) finish('detached');
@@ -55,6 +71,7 @@ function pipe(p: Pipe): Promise<'exited' | 'detached' | 'client-gone'> {
       });
       p.input.on('close', () => finish('client-gone'));
       p.input.on('error', () => finish('client-gone'));
+      p.input.resume(); // paused if the request body had to be read off it
     }
   });
 }
@@ -186,31 +203,19 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     sendEmpty(res, 200);
   });
 
+  // The exec manager records the exit when the monitor connection ends, whoever else is there.
   const runExec = async (id: string, detach: boolean, out: Pipe['out'] | undefined, input: Duplex | undefined, consoleSize?: [number, number] | null): Promise<void> => {
-    const s = execs.get(id);
-    const tty = !!s.config.Tty;
-    const started = execs.start(id, !detach, consoleSize);
-    if (detach) {
-      await started;
-      void waitExit(s.dir).then(() => execs.finished(s));
-      return;
-    }
-    const client = await connectWhenListening(s.dir, started);
-    try {
-      await started;
-    } catch (e) {
-      client.close();
-      throw e;
-    }
+    const { session: s, client } = await execs.start(id, !detach, consoleSize);
+    if (detach) return;
     const why = await pipe({
-      client, tty, stdout: !!s.config.AttachStdout, stderr: !!s.config.AttachStderr, out: out!,
+      client, tty: !!s.config.Tty, stdout: !!s.config.AttachStdout, stderr: !!s.config.AttachStderr, out: out!, keepClient: true,
       ...(input && s.config.AttachStdin ? { input, stdinOnce: true, detachKeys: parseDetachKeys(s.config.DetachKeys || 'ctrl-p,ctrl-q') } : {}),
     });
-    if (why === 'exited') await execs.finished(s);
-    else void waitExit(s.dir).then(() => execs.finished(s));
+    mark(`api exec start: stream ended (${why})`);
   };
 
   upgrades.add('POST', '/exec/{id}/start', async (req, socket) => {
+    mark('api exec start: request');
     const s = execs.get(req.params.id!);
     const body = await jsonBody<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>(req);
     upgradeResponse(socket, !!s.config.Tty);
@@ -238,25 +243,5 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
   });
 
   void ctx;
-}
-
-/** Connects to an exec's monitor as soon as its socket exists (the process waits for us). */
-async function connectWhenListening(dir: string, started: Promise<unknown>): Promise<AttachClient> {
-  let failed: unknown;
-  started.catch((e) => (failed = e));
-  for (let i = 0; ; i++) {
-    if (failed) throw failed;
-    try {
-      return await AttachClient.connect(dir, { raw: true });
-    } catch (e) {
-      if (i > 500) throw e;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
-/** Until the monitor has written its exit file (or is gone without one). */
-async function waitExit(dir: string): Promise<void> {
-  while (!readExitFile(dir) && monitorPid(dir)) await new Promise((r) => setTimeout(r, 100));
 }
 

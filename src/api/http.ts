@@ -18,6 +18,11 @@ export interface Request {
   version: string;
   query: URLSearchParams;
   params: Record<string, string>;
+  /**
+   * The body of a hijacked request (attach, exec start), read off the connection before the
+   * stream begins: Node leaves it there, where it would pass for the process's stdin.
+   */
+  body?: Buffer;
 }
 
 export type Handler = (req: Request, res: ServerResponse) => Promise<void> | void;
@@ -136,10 +141,14 @@ export function labelsMatch(labels: Record<string, string> | null | undefined, w
 export async function jsonBody<T>(req: Request, limit = 4 << 20): Promise<T> {
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const c of req.raw) {
-    n += (c as Buffer).length;
-    if (n > limit) throw badRequest(`request body larger than ${limit} bytes`);
-    parts.push(c as Buffer);
+  if (req.body) {
+    parts.push(req.body);
+  } else {
+    for await (const c of req.raw) {
+      n += (c as Buffer).length;
+      if (n > limit) throw badRequest(`request body larger than ${limit} bytes`);
+      parts.push(c as Buffer);
+    }
   }
   const text = Buffer.concat(parts).toString('utf8').trim();
   if (text === '') return {} as T;
@@ -173,4 +182,34 @@ export function jsonStream(res: ServerResponse): { send: (m: unknown) => void; e
     },
     end: () => res.end(),
   };
+}
+
+/**
+ * Reads a hijacked request's Content-Length body from `head` and the connection; bytes after it
+ * (a client's first stdin) are put back for the stream. Up to 1 MiB: these bodies are options.
+ */
+export async function readUpgradeBody(raw: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): Promise<Buffer> {
+  const len = Number(raw.headers['content-length'] ?? 0);
+  if (!Number.isInteger(len) || len < 0 || len > 1 << 20) throw badRequest(`invalid Content-Length ${JSON.stringify(raw.headers['content-length'])} for this request`);
+  let buf = head;
+  let listened = false;
+  while (buf.length < len) {
+    listened = true;
+    const chunk = await new Promise<Buffer | undefined>((resolve) => {
+      const done = (c?: Buffer): void => {
+        socket.off('data', done);
+        socket.off('end', done);
+        socket.off('close', done);
+        resolve(c);
+      };
+      socket.on('data', done);
+      socket.once('end', done);
+      socket.once('close', done);
+    });
+    if (!chunk) throw badRequest('the connection ended inside the request body');
+    buf = Buffer.concat([buf, chunk]);
+  }
+  if (listened) socket.pause(); // consumers resume() it (a 'data' listener alone no longer does)
+  if (buf.length > len) socket.unshift(buf.subarray(len));
+  return buf.subarray(0, len);
 }

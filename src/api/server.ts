@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import { ApiError, statusOf } from './errors';
-import { Router, sendJson, splitVersion, API_VERSION, type Request, type UpgradeHandler } from './http';
+import { Router, readUpgradeBody, sendJson, splitVersion, API_VERSION, type Request, type UpgradeHandler } from './http';
 import { socketError } from './stream';
 import type { Engine } from '../engine/engine';
 import type { ExecManager } from '../engine/exec';
@@ -74,8 +74,9 @@ export function createApiServer(ctx: DaemonContext, engine: Engine, execs: ExecM
     try {
       const { version, path } = splitVersion(url.pathname);
       const { handler, params } = upgrades.match(method, path);
-      const req: Request = { raw, method, path, version, query: url.searchParams, params };
-      Promise.resolve(handler(req, socket, head)).catch(fail);
+      readUpgradeBody(raw, socket, head)
+        .then((body) => handler({ raw, method, path, version, query: url.searchParams, params, body }, socket, Buffer.alloc(0)))
+        .catch(fail);
     } catch (e) {
       fail(e);
     }

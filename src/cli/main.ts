@@ -33,6 +33,7 @@ const cst = () => require('./commands/container-stats') as typeof import('./comm
 const sdf = () => require('./commands/system-df') as typeof import('./commands/system-df');
 const ccp = () => require('./commands/container-cp') as typeof import('./commands/container-cp');
 const cops = () => require('./commands/container-ops') as typeof import('./commands/container-ops');
+const prune = () => require('./commands/prune') as typeof import('./commands/prune');
 
 const COMMANDS: Entry[] = [
   { name: 'run', short: 'Create and run a new container from an image', top: 1, load: () => crun().run() },
@@ -92,7 +93,7 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
       { name: 'ls', short: 'List containers', aliases: ['ps', 'list'], load: () => clist().containerLs() },
       { name: 'pause', short: 'Pause all processes within one or more containers', load: () => cops().pause('container pause') },
       { name: 'port', short: 'List port mappings or a specific mapping for the container', load: () => cst().port('container port') },
-      { name: 'prune', short: 'Remove all stopped containers', load: () => cops().containerPrune() },
+      { name: 'prune', short: 'Remove all stopped containers', load: () => prune().containerPrune() },
       { name: 'rename', short: 'Rename a container', load: () => cops().rename('container rename') },
       { name: 'restart', short: 'Restart one or more containers', load: () => cops().restart('container restart') },
       { name: 'rm', short: 'Remove one or more containers', aliases: ['remove'], load: () => cops().rm('container rm') },
@@ -114,7 +115,7 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
       { name: 'inspect', short: 'Display detailed information on one or more images', load: () => img().imageInspect() },
       { name: 'load', short: 'Load an image from a tar archive or STDIN', load: () => arc().load('image load') },
       { name: 'ls', short: 'List images', aliases: ['list'], load: () => list().imageLs() },
-      { name: 'prune', short: 'Remove unused images', load: () => arc().imagePrune() },
+      { name: 'prune', short: 'Remove unused images', load: () => prune().imagePrune() },
       { name: 'pull', short: 'Download an image from a registry', load: () => img().pull('image pull') },
       { name: 'push', short: 'Upload an image to a registry', load: () => img().push('image push') },
       { name: 'rm', short: 'Remove one or more images', aliases: ['rmi', 'remove'], load: () => img().imageRm() },
@@ -128,6 +129,7 @@ const GROUPS: Record<string, { short: string; subs: Entry[] }> = {
       { name: 'df', short: 'Show berth disk usage', load: () => sdf().df() },
       { name: 'events', short: 'Get real time events from the server', load: () => cio().events('system events') },
       { name: 'info', short: 'Display system-wide information', load: () => sys().info('system info') },
+      { name: 'prune', short: 'Remove unused data', load: () => prune().systemPrune() },
     ],
   },
 };
@@ -192,6 +194,7 @@ function completionTable(): import('./commands/completion').CompletionTable {
     commands: COMMANDS.map((c) => ({ name: c.name, flags: flagWords(c.load().flags) })),
     groups: Object.entries(GROUPS).map(([name, g]) => ({ name, subs: g.subs.map((c) => ({ name: c.name, flags: flagWords(c.load().flags) })) })),
     globalFlags: flagWords(GLOBAL_FLAGS),
+    globalValueFlags: GLOBAL_FLAGS.filter((d) => d.kind !== 'bool').flatMap((d) => [`--${d.name}`, ...(d.short ? [`-${d.short}`] : [])]),
   };
 }
 

@@ -1,15 +1,11 @@
 /**
  * Container commands acting on one or more containers by name: stop, restart, kill, rm, pause,
- * unpause, wait, rename, diff, export, commit, container prune. Per-container errors are printed
- * after the successes and exit 1, as docker does.
+ * unpause, wait, rename, diff, export, commit (container prune is in prune.ts). Per-container
+ * errors are printed after the successes and exit 1, as docker does.
  */
 import * as fs from 'node:fs';
 import type { CommandSpec, Ctx } from '../command';
 import { StatusError } from '../command';
-import type { ParsedFlags } from '../flags';
-import { encodeFilters } from '../errors';
-import { humanSize } from '../format/units';
-import { confirm } from './common';
 
 const enc = encodeURIComponent;
 
@@ -213,28 +209,5 @@ export const commit = (path = 'commit'): CommandSpec => ({
       body: {},
     });
     ctx.out(r.Id + '\n');
-  },
-});
-
-export const containerPrune = (): CommandSpec => ({
-  path: 'container prune',
-  usage: '[OPTIONS]',
-  short: 'Remove all stopped containers',
-  args: { none: true },
-  flags: [
-    { name: 'filter', kind: 'list', typeName: 'filter', usage: 'Provide filter values (e.g. "until=<timestamp>")' },
-    { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
-  ],
-  async run(ctx, f: ParsedFlags) {
-    if (!f.values.force && !(await confirm(ctx, 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?'))) {
-      throw new StatusError('', 0);
-    }
-    const r = await ctx.client().json<{ ContainersDeleted?: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune', {
-      query: { filters: encodeFilters(f.values.filter as string[]) },
-    });
-    let out = '';
-    if (r.ContainersDeleted?.length) out += 'Deleted Containers:\n' + r.ContainersDeleted.map((x) => x + '\n').join('') + '\n';
-    out += `Total reclaimed space: ${humanSize(r.SpaceReclaimed ?? 0)}\n`;
-    ctx.out(out);
   },
 });

@@ -1,14 +1,11 @@
 /**
- * Image commands moving tarballs or many images: import, save, load, image prune.
+ * Image commands moving tarballs or many images: import, save, load (image prune is in prune.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandSpec, Ctx } from '../command';
-import { invalidFlag } from '../command';
 import type { ParsedFlags } from '../flags';
-import { encodeFilters } from '../errors';
-import { humanSize } from '../format/units';
-import { confirm, displayStream, PLATFORM_FLAG, responseJSON } from './common';
+import { displayStream, PLATFORM_FLAG } from './common';
 
 export const importCmd = (p = 'import'): CommandSpec => ({
   path: p,
@@ -150,44 +147,5 @@ export const load = (p = 'load'): CommandSpec => ({
     } else {
       for await (const chunk of res.body) ctx.out(chunk.toString());
     }
-  },
-});
-
-const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
-const ALL_WARNING = 'WARNING! This will remove all images without at least one container associated to them.\nAre you sure you want to continue?';
-
-export const imagePrune = (): CommandSpec => ({
-  path: 'image prune',
-  usage: '[OPTIONS]',
-  short: 'Remove unused images',
-  args: { none: true },
-  flags: [
-    { name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' },
-    { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images, not just dangling ones' },
-    { name: 'filter', kind: 'list', typeName: 'filter', usage: 'Provide filter values (e.g. "until=<timestamp>")' },
-  ],
-  async run(ctx: Ctx, f: ParsedFlags) {
-    const all = f.values.all as boolean;
-    const values = f.values.filter as string[];
-    let filters: string | undefined;
-    try {
-      filters = encodeFilters(values, [['dangling', String(!all)]]);
-    } catch (e) {
-      throw invalidFlag({ name: 'filter' }, values.find((v) => !v.includes('=')) ?? '', (e as Error).message);
-    }
-    if (!f.values.force && !(await confirm(ctx, all ? ALL_WARNING : DANGLING_WARNING))) {
-      return 0; // docker: a cancelled prune is a "cancelled" error, exit 0 with nothing printed
-
-    }
-    const res = await ctx.client().call('POST', '/images/prune', { query: { filters } });
-    const report = await responseJSON<{ ImagesDeleted?: Array<{ Untagged?: string; Deleted?: string }> | null; SpaceReclaimed?: number }>(res);
-    let space = 0;
-    if (report.ImagesDeleted && report.ImagesDeleted.length > 0) {
-      let s = 'Deleted Images:\n';
-      for (const d of report.ImagesDeleted) s += d.Untagged ? `untagged: ${d.Untagged}\n` : `deleted: ${d.Deleted ?? ''}\n`;
-      ctx.out(s + '\n');
-      space = report.SpaceReclaimed ?? 0;
-    }
-    ctx.out(`Total reclaimed space: ${humanSize(space)}\n`);
   },
 });

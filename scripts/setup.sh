@@ -27,7 +27,9 @@ die() {
 # qemu-system-x86 and xz-utils: the pure cgroup v2 guest the v2 tests run in (../shared/tools/run-in-cg2vm.sh).
 # docker-registry and apache2-utils (htpasswd): the real registry the image tests pull from, on 127.0.0.1.
 # skopeo: the peer the image archive tests check interoperability with.
-PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils docker-registry apache2-utils skopeo zstd umoci curl)
+# zsh (about 5 MB): the CLI tests run `berth completion zsh` in a real zsh. python3: its pty
+# module puts bin/berth on a real terminal in the CLI tests (test/cli/helpers.ts, PtySession).
+PACKAGES=(build-essential busybox-static runc crun hyperfine jq iproute2 util-linux procps psmisc qemu-system-x86 xz-utils docker-registry apache2-utils skopeo zstd umoci curl zsh python3)
 MIN_NODE_MAJOR=20
 
 # ---------------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ export const exec = (path = 'exec'): CommandSpec => ({
     const tty = f.values.tty as boolean;
     const interactive = f.values.interactive as boolean;
     const stdinTTY = Boolean((ctx.stdin as NodeJS.ReadStream).isTTY);
-    if (tty && interactive && !stdinTTY) throw new StatusError('the input device is not a TTY', 1);
+    // docker checks the terminal only for an exec it attaches to (exec -dit needs none).
+    if (tty && interactive && !detach && !stdinTTY) throw new StatusError('the input device is not a TTY', 1);
     const env: string[] = [];
     const fs = require('node:fs') as typeof import('node:fs');
     for (const file of f.values['env-file'] as string[]) {
@@ -147,7 +148,8 @@ export const exec = (path = 'exec'): CommandSpec => ({
       try {
         await done;
       } catch (e) {
-        if (e instanceof EscapeError) return 0;
+        // docker exec returns the escape error: "read escape sequence", exit 1.
+        if (e instanceof EscapeError) throw new StatusError(e.message, 1);
         throw e;
       } finally {
         stopResize();
@@ -177,16 +179,19 @@ export const attach = (path = 'attach'): CommandSpec => ({
     if (!c.State.Running) throw new Error('You cannot attach to a stopped container, start it first');
     if (c.State.Paused) throw new Error('You cannot attach to a paused container, unpause it first');
     const tty = c.Config.Tty;
+    // docker's CheckTty(!--no-stdin, tty): a tty container needs a terminal unless stdin stays out.
+    if (tty && !f.values['no-stdin'] && !(ctx.stdin as NodeJS.ReadStream).isTTY) throw new StatusError('the input device is not a TTY', 1);
     const stdin = !f.values['no-stdin'] && c.Config.OpenStdin;
     const restore = rawTerminal(ctx, tty && stdin);
     const unproxy = !tty && f.values['sig-proxy'] ? proxySignals(client, c.Id) : () => {};
     try {
       const a = await attachContainer(ctx, c.Id, { stdin, stdout: true, stderr: true, tty, detachKeys: f.values['detach-keys'] as string });
-      const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call('POST', `/containers/${c.Id}/resize`, { query: { h, w } })) : () => {};
+      const stopResize = tty ? monitorTtySize(ctx, (h, w) => client.call('POST', `/containers/${c.Id}/resize`, { query: { h, w } }), true) : () => {};
       try {
         await a.done;
       } catch (e) {
-        if (e instanceof EscapeError) return 0;
+        // docker attach returns the escape error: "read escape sequence", exit 1.
+        if (e instanceof EscapeError) throw new StatusError(e.message, 1);
         throw e;
       } finally {
         stopResize();

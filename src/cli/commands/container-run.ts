@@ -158,7 +158,8 @@ export const run = (path = 'run'): CommandSpec => ({
     const interactive = f.values.interactive as boolean;
     const autoRemove = f.values.rm as boolean;
     const stdinTTY = Boolean((ctx.stdin as NodeJS.ReadStream).isTTY);
-    if (tty && interactive && !stdinTTY) throw new StatusError(`${BIN}: the input device is not a TTY\n\nRun '${BIN} ${path} --help' for more information`, 1);
+    // docker checks the terminal only for a run it attaches to (run -dit needs none).
+    if (tty && interactive && !detach && !stdinTTY) throw new StatusError(`${BIN}: the input device is not a TTY\n\nRun '${BIN} ${path} --help' for more information`, 1);
     const client = ctx.client();
     let id: string;
     try {
@@ -195,7 +196,9 @@ export const run = (path = 'run'): CommandSpec => ({
       status = w.status;
       cancelWait = w.cancel;
     }
-    const unproxy = !detach && !tty && (f.values['sig-proxy'] as boolean) ? proxySignals(client, id) : () => {};
+    // docker run proxies with a tty too (attach and start -a do not): a SIGHUP from a closed
+    // terminal or a kill of the client reaches the container's process.
+    const unproxy = !detach && (f.values['sig-proxy'] as boolean) ? proxySignals(client, id) : () => {};
     try {
       await client.call('POST', `/containers/${id}/start`);
     } catch (e) {

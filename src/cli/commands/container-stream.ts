@@ -6,7 +6,11 @@
 import type { Socket } from 'node:net';
 import type { Ctx } from '../command';
 
-/** The user typed the detach sequence (term.EscapeError). */
+/**
+ * The user typed the detach sequence (term.EscapeError). `run` and `start` take it as a clean
+ * exit (0, nothing printed); `attach` and `exec` return it as docker's do: "read escape
+ * sequence" on stderr, exit 1.
+ */
 export class EscapeError extends Error {
   constructor() {
     super('read escape sequence');
@@ -121,11 +125,20 @@ export function holdHijacked(ctx: Ctx, socket: Socket, head: Buffer, o: StreamOp
   });
 }
 
-/** Put the terminal in raw mode when stdin is one; returns the restore function. */
+/**
+ * Put the terminal in raw mode when stdin is one, as docker's term.MakeRaw does; returns the
+ * restore function. libuv's raw mode (setRawMode) keeps output processing on, so every "\n"
+ * the container's tty sends (already "\r\n" there, or a bare line feed from a full-screen
+ * program) would gain a "\r" on the way out: `stty -opost` on the same terminal turns that off
+ * too. setRawMode(false) restores the whole termios libuv saved, OPOST included.
+ */
 export function rawTerminal(ctx: Ctx, on: boolean): () => void {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   if (!on || !stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => {};
   stdin.setRawMode(true);
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const fd = (stdin as { fd?: number }).fd;
+  spawnSync('stty', ['-opost'], { stdio: [typeof fd === 'number' ? fd : 0, 'ignore', 'ignore'] });
   return () => {
     try {
       stdin.setRawMode(false);
@@ -135,15 +148,21 @@ export function rawTerminal(ctx: Ctx, on: boolean): () => void {
   };
 }
 
-/** Send the terminal size now and on SIGWINCH; returns the stop function. */
-export function monitorTtySize(ctx: Ctx, resize: (h: number, w: number) => Promise<unknown>): () => void {
+/**
+ * Send the terminal size now and on SIGWINCH, one request at a time so that they reach the
+ * daemon in order; returns the stop function. `nudge` first sends the size plus one row and
+ * column, as docker attach does: the program in the container sees a change even when the
+ * size is the same as at its last attach, and redraws (a shell prints its prompt again).
+ */
+export function monitorTtySize(ctx: Ctx, resize: (h: number, w: number) => Promise<unknown>, nudge = false): () => void {
   const out = ctx.stdout as NodeJS.WriteStream;
   if (!out.isTTY) return () => {};
-  const send = () => {
-    const h = out.rows ?? 0;
-    const w = out.columns ?? 0;
-    if (h > 0 || w > 0) resize(h, w).catch(() => {});
+  let queue: Promise<unknown> = Promise.resolve();
+  const sendSize = (h: number, w: number) => {
+    if (h > 0 || w > 0) queue = queue.then(() => resize(h, w)).catch(() => {});
   };
+  const send = () => sendSize(out.rows ?? 0, out.columns ?? 0);
+  if (nudge) sendSize((out.rows ?? 0) + 1, (out.columns ?? 0) + 1);
   send();
   process.on('SIGWINCH', send);
   return () => process.removeListener('SIGWINCH', send);

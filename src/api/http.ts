@@ -5,6 +5,7 @@
  * newline-delimited JSON streams.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseTimestampNs } from '../format/timestamp';
 import { ApiError, badRequest } from './errors';
 
 export const API_VERSION = '1.50';
@@ -129,12 +130,14 @@ export function filtersParam(q: URLSearchParams, allowed: readonly string[]): Ma
 }
 
 /** Docker's `label` filter: every wanted `key` is present, every `key=value` matches. */
-export function labelsMatch(labels: Record<string, string> | null | undefined, wanted: readonly string[]): boolean {
+export function labelsMatch(labels: Record<string, string> | null | undefined, wanted: readonly string[], unwanted: readonly string[] = []): boolean {
   const have = labels ?? {};
-  return wanted.every((w) => {
+  const has = (w: string): boolean => {
     const i = w.indexOf('=');
     return i < 0 ? w in have : have[w.slice(0, i)] === w.slice(i + 1);
-  });
+  };
+  // `label!=k` / `label!=k=v` (prune filters): none of those may match.
+  return wanted.every(has) && !unwanted.some(has);
 }
 
 /** Reads a JSON body (at most `limit` bytes); an empty body is `{}`. */
@@ -212,4 +215,14 @@ export async function readUpgradeBody(raw: IncomingMessage, socket: import('node
   if (listened) socket.pause(); // consumers resume() it (a 'data' listener alone no longer does)
   if (buf.length > len) socket.unshift(buf.subarray(len));
   return buf.subarray(0, len);
+}
+
+/** A prune filter's `until` (Docker's timestamp forms, durations counting back from now) in ms. */
+export function untilCutoffMs(until: string | undefined): number | undefined {
+  if (until === undefined) return undefined;
+  try {
+    return Number(parseTimestampNs(until) / 1_000_000n);
+  } catch (e) {
+    throw badRequest(`invalid filter 'until=${until}': ${(e as Error).message}`);
+  }
 }

@@ -5,6 +5,7 @@
 // semantics: `tail` picks the last N lines, then `since` (inclusive) and `until` (inclusive)
 // filter them; `follow` keeps reading appends across rotations.
 import * as fs from 'node:fs';
+import { parseInstantNs } from '../format/timestamp';
 import * as path from 'node:path';
 
 export interface LogEntry {
@@ -32,20 +33,14 @@ export interface ReadLogOptions {
   pollMs?: number;
 }
 
-const RFC3339 = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
-
 /** A time bound as nanoseconds since the epoch. */
 export function toNanos(t: TimeBound): bigint {
   if (typeof t === 'bigint') return t;
   if (t instanceof Date) return BigInt(t.getTime()) * 1_000_000n;
   if (typeof t === 'number') return BigInt(Math.round(t * 1e6)) * 1000n;
-  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(t);
-  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0') || '0');
-  const m = RFC3339.exec(t);
-  if (!m) throw new Error(`invalid time ${JSON.stringify(t)}`);
-  const ms = Date.parse(m[1]! + m[3]!);
-  if (Number.isNaN(ms)) throw new Error(`invalid time ${JSON.stringify(t)}`);
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0') || '0');
+  const ns = parseInstantNs(t);
+  if (ns === undefined) throw new Error(`invalid time ${JSON.stringify(t)}`);
+  return ns;
 }
 
 /** One log line (without its '\n'), or undefined if it is not a json-file record. */

@@ -5,7 +5,7 @@ import type { ChangeKind } from '../../storage/snapshotter';
 import { commitImage } from '../../image/commit';
 import { updateResources } from '../../engine/update';
 import { badRequest } from '../errors';
-import { boolParam, filtersParam, intParam, jsonBody, labelsMatch, sendEmpty, sendJson, type Router } from '../http';
+import { boolParam, filtersParam, intParam, jsonBody, labelsMatch, sendEmpty, sendJson, untilCutoffMs, type Router } from '../http';
 import { containerInspect, containerSummary } from '../wire/containers';
 import type { ContainerConfig, HostConfig } from '../../engine/spec/docker-types';
 
@@ -154,15 +154,15 @@ export function containerRoutes(r: Router, ctx: DaemonContext, engine: Engine): 
   });
 
   r.add('POST', '/containers/prune', async (req, res) => {
-    const f = filtersParam(req.query, ['until', 'label']);
+    const f = filtersParam(req.query, ['until', 'label', 'label!']);
     const labels = f.get('label') ?? [];
-    const until = f.get('until')?.[0];
-    const cutoff = until === undefined ? Infinity : /^\d+$/.test(until) ? Number(until) * 1000 : Date.parse(until);
+    const notLabels = f.get('label!') ?? [];
+    const cutoff = untilCutoffMs(f.get('until')?.[0]) ?? Infinity;
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const c of engine.store.all()) {
       if (c.State.Running || c.State.Paused || c.State.Restarting) continue;
-      if (!labelsMatch(c.Config.Labels, labels) || Date.parse(c.Created) >= cutoff) continue;
+      if (!labelsMatch(c.Config.Labels, labels, notLabels) || Date.parse(c.Created) >= cutoff) continue;
       reclaimed += await ctx.snapshotter.usage(c.Id).catch(() => 0);
       await engine.remove(c.Id);
       deleted.push(c.Id);

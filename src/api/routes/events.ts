@@ -3,18 +3,18 @@ import type { DaemonContext } from '../../daemon/context';
 import type { Engine } from '../../engine/engine';
 import type { EngineEvent } from '../../engine/events';
 import { badRequest } from '../errors';
+import { parseTimestampNs } from '../../format/timestamp';
 import { filtersParam, labelsMatch, sendJson, type Router } from '../http';
 import { imageSummary } from '../wire/images';
 import { containerSummary } from '../wire/containers';
 
 /** Docker's time arguments: unix seconds (with fraction), RFC 3339, or a duration like "10m" before now. */
 export function parseTimeArg(v: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.floor(Number(v) * 1e9);
-  const d = /^(\d+)(ms|s|m|h)$/.exec(v);
-  if (d) return (now - Number(d[1]) * { ms: 1, s: 1e3, m: 6e4, h: 3.6e6 }[d[2] as 'ms' | 's' | 'm' | 'h']) * 1e6;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw badRequest(`invalid time ${JSON.stringify(v)}: use unix seconds, RFC 3339 or a duration like 10m`);
-  return t * 1e6;
+  try {
+    return Number(parseTimestampNs(v, now));
+  } catch (e) {
+    throw badRequest((e as Error).message);
+  }
 }
 
 function matches(e: EngineEvent, f: Map<string, string[]>): boolean {

@@ -1,7 +1,7 @@
 /** The image endpoints: list, inspect, history, pull/import, push, tag, remove, prune, save, load. */
 import type { DaemonContext } from '../../daemon/context';
 import { ApiError, badRequest } from '../errors';
-import { boolParam, filtersParam, jsonStream, labelsMatch, sendJson, type Request, type Router } from '../http';
+import { boolParam, filtersParam, jsonStream, labelsMatch, sendJson, untilCutoffMs, type Request, type Router } from '../http';
 import { imageInspect, imageSummary } from '../wire/images';
 import { parseNormalizedNamed, ReferenceError } from '../../image/reference';
 import { pruneImages, removeImage } from '../../image/remove';
@@ -140,16 +140,15 @@ export function imageRoutes(r: Router, ctx: DaemonContext): void {
   });
 
   r.add('POST', '/images/prune', async (req, res) => {
-    const f = filtersParam(req.query, ['dangling', 'label', 'until']);
+    const f = filtersParam(req.query, ['dangling', 'label', 'label!', 'until']);
     const dangling = f.get('dangling')?.[0] ?? 'true';
     const labels = f.get('label') ?? [];
-    const until = f.get('until')?.[0];
-    const cutoff = until === undefined ? undefined : /^\d+$/.test(until) ? Number(until) * 1000 : Date.parse(until);
-    if (cutoff !== undefined && Number.isNaN(cutoff)) throw badRequest(`invalid filter 'until=${until}'`);
+    const notLabels = f.get('label!') ?? [];
+    const cutoff = untilCutoffMs(f.get('until')?.[0]);
     const result = await pruneImages(svc, {
       all: dangling === 'false' || dangling === '0',
       usage: await ctx.imageUsage(),
-      filter: (img) => labelsMatch(img.config.config?.Labels, labels) && (cutoff === undefined || Date.parse(img.created) < cutoff),
+      filter: (img) => labelsMatch(img.config.config?.Labels, labels, notLabels) && (cutoff === undefined || Date.parse(img.created) < cutoff),
     });
     sendJson(res, 200, { ImagesDeleted: result.ImagesDeleted.length ? result.ImagesDeleted : null, SpaceReclaimed: result.SpaceReclaimed });
   });

@@ -20,8 +20,18 @@ export const BERTH_VERSION = '0.1.0';
 
 export class StartupError extends Error {}
 
+// A log whose reader went away must not take berthd down, nor loop: the error of a broken
+// stderr would reach the uncaught-exception handler, which logs.
+let logBroken = false;
+process.stderr.on('error', () => (logBroken = true));
+
 function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} berthd: ${line}\n`);
+  if (logBroken) return;
+  try {
+    process.stderr.write(`${new Date().toISOString()} berthd: ${line}\n`);
+  } catch {
+    logBroken = true;
+  }
 }
 
 function alive(pid: number): boolean {

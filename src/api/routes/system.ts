@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { DaemonContext } from '../../daemon/context';
-import { API_VERSION, MIN_API_VERSION, jsonBody, sendJson, type Router } from '../http';
+import { API_VERSION, MIN_API_VERSION, filtersParam, jsonBody, sendJson, type Router } from '../http';
 import { badRequest } from '../errors';
 import { login } from '../../image/registry/credentials';
 import { DOCKER_HUB_AUTH_KEY } from '../../image/registry/auth';
@@ -110,6 +110,17 @@ export function systemRoutes(r: Router, ctx: DaemonContext): void {
   });
 
   // Checks credentials against the registry; the client stores them (docker login).
+  // berth has no user-defined networks and no build cache yet: nothing to prune, but a
+  // `docker system prune` asks for both after the containers and must not fail there.
+  r.add('POST', '/networks/prune', (req, res) => {
+    filtersParam(req.query, ['until', 'label', 'label!']);
+    sendJson(res, 200, { NetworksDeleted: null });
+  });
+  r.add('POST', '/build/prune', (req, res) => {
+    filtersParam(req.query, ['until', 'label', 'label!', 'id', 'parent', 'type', 'description', 'inuse', 'shared', 'private']);
+    sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
+  });
+
   r.add('POST', '/auth', async (req, res) => {
     const body = await jsonBody<{ username?: string; password?: string; serveraddress?: string }>(req);
     if (!body.username || !body.password) throw badRequest('username and password are required');

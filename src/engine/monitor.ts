@@ -227,6 +227,18 @@ export class AttachClient extends EventEmitter {
     return new Promise((resolve) => this.sock.once('drain', () => resolve()));
   }
 
+  /**
+   * Ends our side and resolves once the monitor has read everything and closed its side (at
+   * most `timeoutMs`): a resize must not be lost to a close that resets the connection while
+   * the monitor still has our frame unread. Output meanwhile is discarded.
+   */
+  finish(timeoutMs = 1000): Promise<void> {
+    this.frames?.resume();
+    if (!this.sock.destroyed) this.sock.end();
+    const timer = setTimeout(() => this.sock.destroy(), timeoutMs);
+    return this.closed.then(() => clearTimeout(timer));
+  }
+
   /** Detaches after sending what is queued (the container keeps running). */
   close(): void {
     if (this.sock.destroyed) return;

@@ -176,6 +176,23 @@ describe('containers through the docker CLI', { skip }, () => {
     ok(d.docker(['rm', '-f', 'berth-test-tty']), 'rm -f');
   });
 
+  it('a resize is applied when the API answers, even while the container writes output', async () => {
+    // The output is broadcast to the resize's own monitor connection too; a connection closed
+    // at once used to be reset with the frame unread, and the resize was lost.
+    ok(d.docker(['run', '-dt', '--name', 'berth-test-resize', 'busybox', 'sh', '-c', 'while true; do echo busy busy busy; done']), 'run -dt');
+    try {
+      for (let i = 0; i < 20; i++) {
+        const [h, w] = [20 + i, 60 + i];
+        const r = await d.request('POST', `/containers/berth-test-resize/resize?h=${h}&w=${w}`);
+        assert.equal(r.status, 200, r.body);
+        const size = ok(d.docker(['exec', 'berth-test-resize', 'sh', '-c', 'stty size < /proc/1/fd/0']), 'stty size').trim();
+        assert.equal(size, `${h} ${w}`, `resize ${i}`);
+      }
+    } finally {
+      d.docker(['rm', '-f', 'berth-test-resize']);
+    }
+  });
+
   it('events report the lifecycle; system df counts images and containers', () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     ok(d.docker(['run', '--rm', '--name', 'berth-test-ev', 'busybox', 'true']), 'run');

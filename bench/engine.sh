@@ -62,6 +62,12 @@ for t in "${TARGETS[@]}"; do
   for what in run exec; do
     jq -r --arg n "$name" --arg w "$what" '.results[0] | "\($n) \($w): median \(.median*1000|floor) ms, mean \(.mean*1000|floor) ms ± \(.stddev*1000|floor)"' "$T/$name-$what.json"
   done
+  if [ "$name" = berthd ]; then
+    # The berth CLI on the same daemon, beside the docker CLI and Node's own start-up.
+    hyperfine -N -w 3 -r "$N" --export-json "$T/cli.json" "node -e 0" "$REPO/bin/berth ps" "docker ps" \
+      "$REPO/bin/berth run --rm --network none busybox true" >/dev/null
+    jq -r '.results[] | "cli: \(.command | sub(".*/bin/"; "")): median \(.median*1000|floor) ms, mean \(.mean*1000|floor) ms ± \(.stddev*1000|floor)"' "$T/cli.json"
+  fi
   start=$(date +%s%N)
   runs=()
   for i in $(seq 1 "$PAR"); do docker run -d --network none --name "bench-par-$i" busybox sleep 100000 >/dev/null & runs+=($!); done
@@ -75,3 +81,10 @@ for t in "${TARGETS[@]}"; do
   fi
   docker rm -f $(docker ps -aq) >/dev/null
 done
+if [ -f "$T/dockerd-run.json" ]; then
+  dr=$(jq '.results[0].median' "$T/dockerd-run.json")
+  echo "ratios against docker run --rm on dockerd (median $(jq -n "$dr*1000|floor") ms):"
+  echo "  docker CLI on berthd: $(jq -n --argjson a "$(jq '.results[0].median' "$T/berthd-run.json")" --argjson b "$dr" '$a/$b*100|floor/100')x (target <= 0.25)"
+  echo "  berth CLI on berthd:  $(jq -n --argjson a "$(jq '.results[3].median' "$T/cli.json")" --argjson b "$dr" '$a/$b*100|floor/100')x (target <= 0.35)"
+  echo "  docker exec: $(jq -n --argjson a "$(jq '.results[0].median' "$T/berthd-exec.json")" --argjson b "$(jq '.results[0].median' "$T/dockerd-exec.json")" '$a/$b*100|floor/100')x (target <= 0.25)"
+fi

@@ -183,6 +183,31 @@ describe('berth system prune', () => {
     }
   });
 
+  test("the daemon's prune filters: until as a duration or a timestamp, label!; docker's own system prune", () => {
+    const young = stopped(`${PREFIX}-young`, ['--label', 'keep=yes']);
+    const other = stopped(`${PREFIX}-other`);
+    try {
+      // Both were created seconds ago: "until=24h" (before a day ago) keeps them.
+      assert.equal(ok(berth(['container', 'prune', '-f', '--filter', 'until=24h'])), 'Total reclaimed space: 0B\n');
+      assert.equal(ok(berth(['container', 'prune', '-f', '--filter', `until=${new Date(Date.now() - 3_600_000).toISOString()}`])), 'Total reclaimed space: 0B\n');
+      assert.equal(exists('container', young) && exists('container', other), true);
+      const bad = berth(['container', 'prune', '-f', '--filter', 'until=soon']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /invalid filter 'until=soon'.*invalid time "soon"/);
+      // label!=keep=yes: all stopped ones but that one.
+      assert.match(ok(berth(['container', 'prune', '-f', '--filter', 'label!=keep=yes'])), new RegExp(`^Deleted Containers:\\n${other}\\n`));
+      assert.equal(exists('container', young), true);
+      if (hasDocker) {
+        // The docker CLI also asks for /networks/prune and /build/prune: empty, not a failure.
+        const d = docker(['system', 'prune', '-f']);
+        assert.equal(d.code, 0, d.stderr);
+        assert.match(d.stdout, new RegExp(`Deleted Containers:\\n${young}\\n`));
+      }
+    } finally {
+      berth(['rm', '-f', young, other]);
+    }
+  });
+
   test('help: `berth system --help` lists prune; `system prune --help` has docker\'s flags', () => {
     assert.match(ok(berth(['system', '--help'])), /\n {2}prune {7}Remove unused data\n/);
     const help = ok(berth(['system', 'prune', '--help']));

@@ -85,6 +85,14 @@ export class Client {
     this.socketPath = socketPathOf(host);
   }
 
+  /**
+   * One connection per request, and servername '': there is no TLS on a unix socket, and the
+   * agent working one out compiles Node's IPv6 regex (~8 ms of a CLI run here).
+   */
+  private options(method: string, path: string, headers: Record<string, string>): http.RequestOptions {
+    return { socketPath: this.socketPath, method, path, headers, agent: false, servername: '' } as http.RequestOptions;
+  }
+
   /** Send a request; resolves once the response head arrives (any status). */
   request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...opts.headers };
@@ -103,7 +111,7 @@ export class Client {
     if (payload) headers['Content-Length'] = String(payload.length);
     const url = `/v${API_VERSION}${path}${encodeQuery(opts.query)}`;
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, method, path: url, headers, agent: false }, (res) => {
+      const req = http.request(this.options(method, url, headers), (res) => {
         resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res });
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
@@ -158,7 +166,7 @@ export class Client {
     }
     const url = `/v${API_VERSION}${path}${encodeQuery(opts.query)}`;
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, method, path: url, headers, agent: false });
+      const req = http.request(this.options(method, url, headers));
       req.on('upgrade', (_res, socket, head) => resolve({ socket: socket as import('node:net').Socket, head }));
       req.on('response', (res) => {
         this.errorOf({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject, reject);

@@ -151,7 +151,8 @@ export const run = (path = 'run'): CommandSpec => ({
   aliases: 'berth container run, berth run',
   args: { min: 1 },
   interspersed: false,
-  flags: [...CREATE_FLAGS, ...RUN_ONLY_FLAGS].sort((a, b) => a.name.localeCompare(b.name)),
+  // Not localeCompare: ICU's first use costs ~14 ms of every `berth run` (flag names are ASCII).
+  flags: [...CREATE_FLAGS, ...RUN_ONLY_FLAGS].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   async run(ctx, f) {
     const detach = f.values.detach as boolean;
     const tty = f.values.tty as boolean;

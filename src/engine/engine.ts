@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { mark } from '../kernel/trace';
+import { fromHumanSize } from '../format/go-units';
 import type { StageChannel } from '../kernel/stage';
 import * as path from 'node:path';
 import { createContainer } from '../runtime/lifecycle/create';
@@ -228,7 +229,7 @@ export class Engine {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (this.runtime.store.hasDir(id)) await deleteContainer(this.runtime, id, true).catch(() => undefined);
     const tty = !!rec.Config.Tty;
-    const maxSize = parseSize(rec.HostConfig.LogConfig?.Config?.['max-size']);
+    const maxSize = parseLogMaxSize(rec.HostConfig.LogConfig?.Config?.['max-size']);
     const maxFiles = Number(rec.HostConfig.LogConfig?.Config?.['max-file'] ?? 1) || 1;
     const launcher = monitorLauncher({ dir, logPath: rec.LogPath, tty, openStdin: !!rec.Config.OpenStdin, ...(maxSize ? { logMaxSize: maxSize, logMaxFiles: maxFiles } : {}) });
     mark('engine.start: bundle written');
@@ -496,11 +497,12 @@ export class Engine {
   }
 }
 
-/** "10m", "1g", "100k" (docker's log-opt max-size) → bytes. */
-export function parseSize(v: string | undefined): number {
+/** docker's log-opt max-size ("10m", "1g"): go-units FromHumanSize (decimal), as moby's json-file driver reads it. */
+export function parseLogMaxSize(v: string | undefined): number {
   if (!v) return 0;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new EngineConflictError(400, `invalid log-opt max-size ${JSON.stringify(v)}: expected a size like 10m`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mult);
+  try {
+    return fromHumanSize(v);
+  } catch (e) {
+    throw new EngineConflictError(400, `invalid log-opt max-size ${JSON.stringify(v)}: ${(e as Error).message} (expected a size like 10m)`);
+  }
 }

@@ -69,3 +69,49 @@ export function humanDuration(ms: number): string {
   if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
   return `${Math.trunc(ms / 3600000 / 24 / 365)} years`;
 }
+
+// ---- parsing sizes (go-units) ---------------------------------------------------------------
+
+const BINARY: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const DECIMAL: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
+
+function parseSize(sizeStr: string, map: Record<string, number>): number {
+  let sep = -1;
+  for (let i = sizeStr.length - 1; i >= 0; i--) {
+    if ('0123456789. '.includes(sizeStr[i]!)) {
+      sep = i;
+      break;
+    }
+  }
+  if (sep === -1) throw new Error(`invalid size: '${sizeStr}'`);
+  const num = sizeStr[sep] !== ' ' ? sizeStr.slice(0, sep + 1) : sizeStr.slice(0, sep);
+  let sfx = sizeStr.slice(sep + 1);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(num)) {
+    throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
+  }
+  let size = Number.parseFloat(num);
+  if (size < 0) throw new Error(`invalid size: '${sizeStr}'`);
+  if (sfx.length === 0) return Math.trunc(size);
+  const badSuffix = () => new Error(`invalid suffix: '${sfx}'`);
+  if (sfx.length > 3) throw badSuffix();
+  sfx = sfx.toLowerCase();
+  if (sfx[0] === 'b') {
+    if (sfx.length > 1) throw badSuffix();
+    return Math.trunc(size);
+  }
+  const mul = map[sfx[0]!];
+  if (mul === undefined) throw badSuffix();
+  size *= mul;
+  if ((sfx.length === 2 && sfx[1] !== 'b') || (sfx.length === 3 && sfx.slice(1) !== 'ib')) throw badSuffix();
+  return Math.trunc(size);
+}
+
+/** go-units RAMInBytes: "512m", "1g", "1.5GB", "100KiB" → bytes (binary multiples). */
+export function ramInBytes(s: string): number {
+  return parseSize(s, BINARY);
+}
+
+/** go-units FromHumanSize: decimal multiples ("1kB" → 1000). */
+export function fromHumanSize(s: string): number {
+  return parseSize(s, DECIMAL);
+}

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execInContainer } from '../runtime/lifecycle/exec';
 import type { Engine } from './engine';
-import { commandFailureCode, EngineConflictError, NotRunningError } from './errors';
+import { EngineConflictError, NotRunningError } from './errors';
 import { AttachClient, consoleSocketPath, monitorLauncher, readExitFile } from './monitor';
 import { resolveUser } from './spec/user';
 import { currentCapabilities } from './spec/capabilities';
@@ -108,8 +108,9 @@ export class ExecManager {
       }, (pid) => (s.pid = pid));
     } catch (e) {
       s.running = false;
-      // The shell's convention, as the docker CLI reports it: 127 not found, 126 cannot run.
-      s.exitCode = commandFailureCode((e as Error).message) ?? 126;
+      // dockerd records 126 for any exec that cannot start (command not found, not executable,
+      // a bad working directory): checked against dockerd 20.10 with the same docker CLI.
+      s.exitCode = 126;
       // The monitor may still be writing its exit file there: remove the dir once it is gone
       // (it leaves when the stage has failed; its end of our connection closes with it).
       if (client) void client.closed.then(() => fs.rmSync(s.dir, { recursive: true, force: true }));

@@ -57,9 +57,15 @@ describe('containers through the docker CLI', { skip }, () => {
     assert.ok(pid > 1 && fs.existsSync(`/proc/${pid}`), `pid ${pid} runs`);
     assert.equal(ok(d.docker(['exec', 'berth-test-web', 'sh', '-c', 'echo $((6*7))']), 'exec'), '42\n');
     assert.equal(d.docker(['exec', 'berth-test-web', 'sh', '-c', 'exit 5']).status, 5);
+    // An exec that cannot start is 126 whatever the reason, as dockerd records it (docker run's
+    // 127 for a missing command is the CLI's own mapping, for containers only).
     const missing = d.docker(['exec', 'berth-test-web', 'no-such-tool']);
-    assert.equal(missing.status, 127, missing.stdout + missing.stderr);
+    assert.equal(missing.status, 126, missing.stdout + missing.stderr);
     assert.match(missing.stdout + missing.stderr, /no-such-tool/);
+    const noDir = d.docker(['exec', '-w', '/nonexistent', 'berth-test-web', 'true']);
+    assert.equal(noDir.status, 126, noDir.stdout + noDir.stderr);
+    assert.match(noDir.stdout + noDir.stderr, /nonexistent/);
+    assert.equal(d.docker(['exec', 'berth-test-web', '/etc/passwd']).status, 126);
     const t0 = Date.now();
     ok(d.docker(['stop', '-t', '1', 'berth-test-web']), 'stop');
     assert.ok(Date.now() - t0 < 8000, 'stop escalates to SIGKILL after the timeout');

@@ -1,32 +1,17 @@
 // End-to-end: berth's container commands (run, ps, logs, exec, stop, rm, inspect) through
 // bin/berth against a temporary berthd; where the docker CLI is installed, `docker ps` on the
 // same daemon is the reference for ps output.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { BERTH, Env, REPO, hasDocker, header, ok } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { busyboxSuite, BERTH, Env, hasDocker, header, ok } from './helpers';
 
 const env = new Env();
 const berth = (args: string[], input?: string | Buffer) => env.berth(args, input);
 const docker = (args: string[]) => env.docker(args);
 const PREFIX = `bt${process.pid}`;
 
-before(async () => {
-  await env.start();
-  const tar = path.join(env.dir, 'busybox-full.tar');
-  execFileSync('bash', [path.join(REPO, 'scripts', 'busybox-tarball.sh'), tar], { stdio: ['ignore', 'ignore', 'inherit'] });
-  ok(berth(['import', tar, 'busybox:latest']));
-});
-
-after(async () => {
-  // Every container this file made, even when a test failed.
-  if (env.sock) {
-    const ids = berth(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berth(['rm', '-f', ...ids]);
-  }
-  await env.stop();
-});
+busyboxSuite(env);
 
 describe('berth container commands against berthd', () => {
   test('run --rm echo: output and exit 0; the container is gone', () => {

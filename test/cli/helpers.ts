@@ -1,5 +1,6 @@
 // Shared by the CLI end-to-end tests: a berthd on a temporary socket, a busybox tarball,
 // and runners for bin/berth and (as the reference) the docker CLI on the same socket.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -318,4 +319,26 @@ export class PtySession {
       clearTimeout(t);
     }
   }
+}
+
+/**
+ * A CLI test file's hooks: berthd up on `env` with the full busybox imported as busybox:latest
+ * (after `check`, a precondition that must hold), and at the end every container the file made
+ * removed, even after a failure, and berthd stopped.
+ */
+export function busyboxSuite(env: Env, check?: () => void): void {
+  before(async () => {
+    check?.();
+    await env.start();
+    const tar = path.join(env.dir, 'busybox-full.tar');
+    execFileSync('bash', [path.join(REPO, 'scripts', 'busybox-tarball.sh'), tar], { stdio: ['ignore', 'ignore', 'inherit'] });
+    ok(env.berth(['import', tar, 'busybox:latest']));
+  });
+  after(async () => {
+    if (env.sock) {
+      const ids = env.berth(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+      if (ids.length) env.berth(['rm', '-f', ...ids]);
+    }
+    await env.stop();
+  });
 }

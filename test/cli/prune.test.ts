@@ -3,12 +3,12 @@
 // and prompt, filters and their errors; `system prune` in --help and in the bash and zsh
 // completions (run in real bash and zsh). Where the docker CLI is installed, its output for the
 // same daemon is the reference for the prompt and the error texts.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { Env, PtySession, REPO, hasDocker, hasPython3, ok } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { busyboxSuite, Env, PtySession, hasDocker, hasPython3, ok } from './helpers';
 
 const env = new Env();
 const berth = (args: string[], input?: string | Buffer) => env.berth(args, input);
@@ -17,21 +17,7 @@ const PREFIX = `berth-test-${process.pid}`;
 const ID = /^[0-9a-f]{64}$/;
 const hasZsh = spawnSync('zsh', ['--version']).status === 0;
 
-before(async () => {
-  await env.start();
-  const tar = path.join(env.dir, 'busybox-full.tar');
-  execFileSync('bash', [path.join(REPO, 'scripts', 'busybox-tarball.sh'), tar], { stdio: ['ignore', 'ignore', 'inherit'] });
-  ok(berth(['import', tar, 'busybox:latest']));
-});
-
-after(async () => {
-  // Every container this file made, even when a test failed.
-  if (env.sock) {
-    const ids = berth(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berth(['rm', '-f', ...ids]);
-  }
-  await env.stop();
-});
+busyboxSuite(env);
 
 /** A container that ran `true` and exited; its full id. */
 function stopped(name: string, extra: string[] = []): string {

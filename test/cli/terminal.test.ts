@@ -3,11 +3,11 @@
 // detach keys then attach, the window size and its changes, the terminal modes, signal
 // proxying, exec -it. Where the docker CLI is installed, it runs the same detach and signal
 // scenarios on the same daemon: the reference for what the client prints and its exit status.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
-import { BERTH, Env, PtySession, REPO, hasDocker, hasPython3, ok } from './helpers';
+import { spawn } from 'node:child_process';
+import { busyboxSuite, BERTH, Env, PtySession, hasDocker, hasPython3, ok } from './helpers';
 
 const env = new Env();
 const berth = (args: string[], input?: string | Buffer) => env.berth(args, input);
@@ -16,22 +16,7 @@ const DETACH = '\x10\x11'; // ctrl-p ctrl-q
 /** busybox sh's interactive prompt (after the line editor's reset sequence, if any). */
 const PROMPT = /\/ # (\x1b\[[0-9;]*[A-Za-z])*$/;
 
-before(async () => {
-  assert.ok(hasPython3, 'python3 with its pty, fcntl and termios modules is needed for the terminal tests');
-  await env.start();
-  const tar = path.join(env.dir, 'busybox-full.tar');
-  execFileSync('bash', [path.join(REPO, 'scripts', 'busybox-tarball.sh'), tar], { stdio: ['ignore', 'ignore', 'inherit'] });
-  ok(berth(['import', tar, 'busybox:latest']));
-});
-
-after(async () => {
-  // Every container this file made, even when a test failed.
-  if (env.sock) {
-    const ids = berth(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-    if (ids.length) berth(['rm', '-f', ...ids]);
-  }
-  await env.stop();
-});
+busyboxSuite(env, () => assert.ok(hasPython3, 'python3 with its pty, fcntl and termios modules is needed for the terminal tests'));
 
 /** The docker CLI's environment for the same daemon (the reference runs). */
 const dockerEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: `unix://${env.sock}`, DOCKER_CONFIG: path.join(env.dir, 'config') });

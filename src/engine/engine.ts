@@ -165,9 +165,9 @@ export class Engine {
     });
   }
 
-  /** An image file of a container (/etc/passwd for `exec -u name`). */
-  readImageFile(rec: ContainerRecord, p: string): string | undefined {
-    return this.readRootfsFile(rec, path.join(this.opts.snapshotter.root, 'none'), p);
+  /** A file of a container as it sees it now (/etc/passwd for `exec -u name` after a useradd). */
+  async readContainerFile(rec: ContainerRecord, p: string): Promise<string | undefined> {
+    return (await this.opts.snapshotter.readFile(rec.Id, p).catch(() => undefined))?.toString('utf8');
   }
 
   /** Image files (/etc/passwd, /etc/group) for the user lookup: the top-most layer that has it. */

@@ -86,9 +86,21 @@ export class ExecManager {
     if (!rec.State.Running) throw new NotRunningError(rec.Id);
     const c = s.config;
     mark('engine.exec: start');
+    s.running = true; // from here: a second start of this exec is refused
+    let user: ReturnType<typeof resolveUser> | undefined;
+    if (c.User) {
+      try {
+        // Names are looked up in the container's files as they are now, as dockerd does.
+        const files = new Map<string, string | undefined>();
+        if (!/^\d+(:\d+)?$/.test(c.User)) for (const f of ['/etc/passwd', '/etc/group']) files.set(f, await this.engine.readContainerFile(rec, f));
+        user = resolveUser(c.User, [], (p) => files.get(p));
+      } catch (e) {
+        s.running = false;
+        s.exitCode = 126; // an exec that cannot start (here: no such user), as dockerd records it
+        throw e;
+      }
+    }
     fs.mkdirSync(s.dir, { recursive: true, mode: 0o700 }); // a fresh id: nothing there yet
-    const user = c.User ? resolveUser(c.User, [], (p) => this.engine.readImageFile(rec, p)) : undefined;
-    s.running = true;
     let client: AttachClient | undefined;
     try {
       await execInContainer(this.engine.runtime, {

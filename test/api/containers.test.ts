@@ -66,6 +66,12 @@ describe('containers through the docker CLI', { skip }, () => {
     assert.equal(noDir.status, 126, noDir.stdout + noDir.stderr);
     assert.match(noDir.stdout + noDir.stderr, /nonexistent/);
     assert.equal(d.docker(['exec', 'berth-test-web', '/etc/passwd']).status, 126);
+    // exec -u NAME reads the container's /etc/passwd as it is now (a user added after start).
+    ok(d.docker(['exec', 'berth-test-web', 'sh', '-c', 'echo alice:x:1234:1235::/tmp:/bin/sh >> /etc/passwd']), 'add a user');
+    assert.equal(ok(d.docker(['exec', '-u', 'alice', 'berth-test-web', 'sh', '-c', 'echo $(id -u):$(id -g)']), 'exec -u alice').trim(), '1234:1235');
+    const nobody = d.docker(['exec', '-u', 'bob', 'berth-test-web', 'true']);
+    assert.equal(nobody.status, 126);
+    assert.match(nobody.stdout + nobody.stderr, /unable to find user bob/);
     const t0 = Date.now();
     ok(d.docker(['stop', '-t', '1', 'berth-test-web']), 'stop');
     assert.ok(Date.now() - t0 < 8000, 'stop escalates to SIGKILL after the timeout');

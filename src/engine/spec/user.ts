@@ -94,7 +94,7 @@ export function getExecUser(spec: string, passwd: string | undefined, group: str
     if (uidArg === undefined) {
       throw new SpecInputError(
         `unable to find user ${userArg}: no matching entries in passwd file` +
-          ` (Config.User ${JSON.stringify(spec)}: the image's /etc/passwd has no such user; use a name it lists or a numeric uid)`,
+          ` (user ${JSON.stringify(spec)}: the container's /etc/passwd has no such user; use a name it lists or a numeric uid)`,
       );
     }
     if (uidArg < 0 || uidArg > MAX_ID) throw new SpecInputError(`Config.User ${JSON.stringify(spec)}: ${RANGE_ERROR}`);

@@ -276,72 +276,6 @@ async function ensureImage(cacheDir, work) {
 
 // ---- the registry ------------------------------------------------------------------------
 
-function freePort() {
-  const net = require("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** docker-registry on 127.0.0.1 with its storage under `dir`; its pid goes to dir/registry.pid. */
-async function startRegistry(dir) {
-  fs.mkdirSync(path.join(dir, "storage"), { recursive: true });
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const config = path.join(dir, "config.yml");
-  fs.writeFileSync(
-    config,
-    `version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: ${path.join(dir, "storage")}
-http:
-  addr: ${host}
-`,
-  );
-  const logPath = path.join(dir, "registry.log");
-  const logFd = fs.openSync(logPath, "w");
-  const child = spawn(REGISTRY_BIN, ["serve", config], { stdio: ["ignore", logFd, logFd] });
-  fs.closeSync(logFd);
-  fs.writeFileSync(path.join(dir, "registry.pid"), String(child.pid));
-  let exited = false;
-  child.once("exit", () => {
-    exited = true;
-  });
-  const stop = async () => {
-    if (exited) return;
-    const done = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-    await done;
-    clearTimeout(t);
-  };
-  registryStop = stop;
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    if (exited) throw new Error(`docker-registry exited early:\n${fs.readFileSync(logPath, "utf8")}`);
-    try {
-      const res = await fetch(`http://${host}/v2/`);
-      await res.body?.cancel();
-      if (res.status === 200) break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error("docker-registry did not answer /v2/ within 15 s");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { host, stop };
-}
-
 let registryStop = async () => undefined;
 
 // ---- one berth sample (runs in a fresh node) ---------------------------------------------------
@@ -461,7 +395,10 @@ async function bench() {
   fs.mkdirSync(opts.cache, { recursive: true });
 
   const { layout, info } = await ensureImage(opts.cache, opts.work);
-  const reg = await startRegistry(path.join(opts.work, "registry"));
+  // The tests' registry fixture (compiled beside the sources), its temp dir under our work dir.
+  const { startRegistry } = require(path.join(DIST, "..", "test", "fixtures", "registry.js"));
+  const reg = await startRegistry({ parentDir: opts.work });
+  registryStop = reg.stop;
   const ref = `${reg.host}/${REPO_PATH}:${TAG}`;
   const io = path.join(opts.work, "io");
   fs.mkdirSync(io);

@@ -123,6 +123,20 @@ export async function inspectAll(ctx: Ctx, refs: string[], format: string, get: 
 }
 
 /** Read a whole response as JSON. */
+/**
+ * Copies a response body (a tar) to `dest`: a file is ended and waited for; the CLI's stdout is
+ * left open (the body's end is the end). `save` and `export` write this way.
+ */
+export function copyBody(body: NodeJS.ReadableStream, dest: NodeJS.WritableStream, toFile: boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    body.on('error', reject);
+    dest.on('error', reject);
+    if (toFile) dest.on('finish', () => resolve());
+    else body.on('end', () => resolve());
+    body.pipe(dest, { end: toFile });
+  });
+}
+
 export async function responseJSON<T>(res: Response): Promise<T> {
   const chunks: Buffer[] = [];
   for await (const c of res.body) chunks.push(c as Buffer);

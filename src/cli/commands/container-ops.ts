@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import type { CommandSpec, Ctx } from '../command';
 import { StatusError } from '../command';
+import { copyBody } from './common';
 
 const enc = encodeURIComponent;
 
@@ -161,14 +162,7 @@ export const exportCmd = (path = 'export'): CommandSpec => ({
     const output = f.values.output as string;
     if (!output && (ctx.stdout as NodeJS.WriteStream).isTTY) throw new Error('cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const res = await ctx.client().call('GET', `/containers/${enc(f.args[0]!)}/export`);
-    const dest = output ? fs.createWriteStream(output) : ctx.stdout;
-    await new Promise<void>((resolve, reject) => {
-      res.body.on('error', reject);
-      dest.on('error', reject);
-      if (output) dest.on('finish', () => resolve());
-      else res.body.on('end', () => resolve());
-      res.body.pipe(dest, { end: Boolean(output) });
-    });
+    await copyBody(res.body, output ? fs.createWriteStream(output) : ctx.stdout, Boolean(output));
   },
 });
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandSpec, Ctx } from '../command';
 import type { ParsedFlags } from '../flags';
-import { displayStream, PLATFORM_FLAG } from './common';
+import { copyBody, displayStream, PLATFORM_FLAG } from './common';
 
 export const importCmd = (p = 'import'): CommandSpec => ({
   path: p,
@@ -85,17 +85,7 @@ export const save = (p = 'save'): CommandSpec => ({
       const res = await ctx.client().call('GET', '/images/get', {
         query: { names: f.args, platform: platform ? JSON.stringify(platformObject(platform)) : undefined },
       });
-      await new Promise<void>((resolve, reject) => {
-        res.body.on('error', reject);
-        dest.on('error', reject);
-        if (tmp) {
-          dest.on('finish', () => resolve());
-          res.body.pipe(dest);
-        } else {
-          res.body.on('end', () => resolve());
-          res.body.pipe(dest, { end: false });
-        }
-      });
+      await copyBody(res.body, dest, tmp !== undefined);
       if (tmp) {
         await fs.promises.rename(tmp, output);
         tmp = undefined;

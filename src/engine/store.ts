@@ -2,10 +2,10 @@
  * The container records on disk, one directory per container under `<data-root>/containers`,
  * each record written atomically; in memory, lookups by ID, unique ID prefix and name.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerRecord } from './container';
+import { writeFileAtomic } from '../kernel/atomic-file';
 
 export class NoSuchContainerError extends Error {
   constructor(readonly ref: string) {
@@ -104,16 +104,7 @@ export class ContainerStore {
   private write(rec: ContainerRecord, durable: boolean): void {
     const dir = this.dir(rec.Id);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = path.join(dir, 'container.json');
-    const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    const fd = fs.openSync(tmp, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(rec));
-      if (durable) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileAtomic(path.join(dir, 'container.json'), JSON.stringify(rec), { durable });
     this.byId.set(rec.Id, rec);
     this.names.set(rec.Name, rec.Id);
   }

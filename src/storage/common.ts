@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { constants as C } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../kernel/atomic-file';
 import { entryState, type EntryState, type St, lookupNoFollow, typeOf } from './tree';
 
 export class SnapshotterError extends Error {
@@ -86,16 +87,7 @@ export function claimContainer(root: string, rec: ContainerRecord): void {
  * survive a crash; a "preparing" one need not (a lost claim is simply not there).
  */
 export function writeRecord(root: string, rec: ContainerRecord, durable = true): void {
-  const file = recordFile(root, rec.id);
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, JSON.stringify(rec));
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomic(recordFile(root, rec.id), JSON.stringify(rec), { durable });
 }
 
 export function readRecord(root: string, id: string, driver: 'overlay' | 'vfs'): ContainerRecord {

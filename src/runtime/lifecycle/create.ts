@@ -19,7 +19,8 @@ import { encodePlan } from '../plan/encode';
 import { seccompCacheDir } from '../plan/seccomp';
 import { parseSpec, SpecError } from '../spec/validate';
 import type { LinuxDevice, LinuxResources, Spec } from '../spec/types';
-import { ContainerState, validateId, writeFileAtomic } from '../state/store';
+import { ContainerState, validateId } from '../state/store';
+import { writeFileAtomic } from '../../kernel/atomic-file';
 import type { RuntimeContext } from './context';
 import { ociState, waitGone } from './status';
 
@@ -214,7 +215,7 @@ export async function createContainer(ctx: RuntimeContext, opts: CreateOptions):
     }
     const state = makeState(pid);
     store.write(state);
-    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), 0o644);
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { mode: 0o644 });
     mark('create: state written');
     return { state, channel };
   } catch (e) {

@@ -12,7 +12,7 @@ import { encodePlan } from '../plan/encode';
 import { parseJson } from '../spec/json';
 import type { Process } from '../spec/types';
 import { SpecError, validateProcess } from '../spec/validate';
-import { writeFileAtomic } from '../state/store';
+import { writeFileAtomic } from '../../kernel/atomic-file';
 import type { RuntimeContext } from './context';
 import { stageError } from './create';
 import { statusOf } from './status';
@@ -135,7 +135,7 @@ export async function execInContainer(ctx: RuntimeContext, o: ExecOptions, onPid
     mark(`exec: stage says ${m.kind}`);
     if (m.kind === 'pid') {
       started = true;
-      if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(m.pid), 0o644);
+      if (o.pidFile) writeFileAtomic(path.resolve(o.pidFile), String(m.pid), { mode: 0o644 });
       onPid?.(m.pid);
     } else if (m.kind === 'error') {
       failure ??= stageError(plan, m);

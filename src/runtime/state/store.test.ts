@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
-import { ContainerState, StateStore, validateId, writeFileAtomic } from './store';
+import { ContainerState, StateStore, validateId } from './store';
 
 function runtimeError(fn: () => unknown, message: string): void {
   assert.throws(fn, (e: unknown) => {
@@ -186,21 +186,6 @@ describe('StateStore', () => {
     store.claim('c1');
     store.remove('c1');
     assert.doesNotThrow(() => store.claim('c1'));
-  });
-});
-
-describe('writeFileAtomic', () => {
-  test('writes the content with the given mode and leaves no temporary file', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-atomic-test-'));
-    try {
-      const f = path.join(dir, 'f.json');
-      writeFileAtomic(f, '{"a":1}', 0o400);
-      assert.equal(fs.readFileSync(f, 'utf8'), '{"a":1}');
-      assert.equal(fs.statSync(f).mode & 0o777, 0o400);
-      assert.deepEqual(fs.readdirSync(dir), ['f.json']);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

@@ -6,6 +6,7 @@ import type { Spec } from '../spec/types';
 import type { SavedCgroup } from '../cgroups/manager';
 import { RuntimeError, errnoCode } from '../errors';
 import { parseJson, stringifyJson } from '../spec/json';
+import { writeFileAtomic } from '../../kernel/atomic-file';
 
 export interface ContainerState {
   ociVersion: string;
@@ -32,21 +33,6 @@ export function validateId(id: string | undefined): string {
     throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use letters, digits, "_", "+", "-" and "."`);
   }
   return id;
-}
-
-/**
- * Temp file + rename: a reader never sees half a file. No fsync: runtime state and pid files
- * describe processes, which a machine crash ends anyway (runc does not sync them either).
- */
-export function writeFileAtomic(file: string, data: string, mode = 0o600): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, data);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }
 
 export class StateStore {

@@ -137,6 +137,18 @@ export class ContainerArchive {
     return ViewTree.open(path.join(base, rootfs.overlay.upper), lowers);
   }
 
+  /** Small files of the container as it sees them now (exec -u NAME: /etc/passwd, /etc/group). */
+  async readFiles(rec: ContainerRecord, paths: string[]): Promise<(string | undefined)[]> {
+    const tree = await this.open(rec);
+    try {
+      const out: (string | undefined)[] = [];
+      for (const p of paths) out.push(await readContainerFile(tree, p));
+      return out;
+    } finally {
+      await tree.close();
+    }
+  }
+
   private async locate(tree: Tree, p: string, ref: string): Promise<Located> {
     const { comps, trailing, name } = splitContainerPath(p);
     let target: string[];

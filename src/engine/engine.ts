@@ -165,10 +165,6 @@ export class Engine {
     });
   }
 
-  /** A file of a container as it sees it now (/etc/passwd for `exec -u name` after a useradd). */
-  async readContainerFile(rec: ContainerRecord, p: string): Promise<string | undefined> {
-    return (await this.opts.snapshotter.readFile(rec.Id, p).catch(() => undefined))?.toString('utf8');
-  }
 
   /** Image files (/etc/passwd, /etc/group) for the user lookup: the top-most layer that has it. */
   private readRootfsFile(rec: ContainerRecord, rootfs: string, p: string): string | undefined {

@@ -12,6 +12,7 @@ import { execInContainer } from '../runtime/lifecycle/exec';
 import type { Engine } from './engine';
 import { EngineConflictError, NotRunningError } from './errors';
 import { AttachClient, consoleSocketPath, monitorLauncher, readExitFile } from './monitor';
+import { ContainerArchive } from './archive';
 import { resolveUser } from './spec/user';
 import { currentCapabilities } from './spec/capabilities';
 import { mark } from '../kernel/trace';
@@ -91,9 +92,9 @@ export class ExecManager {
     if (c.User) {
       try {
         // Names are looked up in the container's files as they are now, as dockerd does.
-        const files = new Map<string, string | undefined>();
-        if (!/^\d+(:\d+)?$/.test(c.User)) for (const f of ['/etc/passwd', '/etc/group']) files.set(f, await this.engine.readContainerFile(rec, f));
-        user = resolveUser(c.User, [], (p) => files.get(p));
+        const names = ['/etc/passwd', '/etc/group'];
+        const files = /^\d+(:\d+)?$/.test(c.User) ? [] : await new ContainerArchive(this.engine).readFiles(rec, names);
+        user = resolveUser(c.User, [], (p) => files[names.indexOf(p)]);
       } catch (e) {
         s.running = false;
         s.exitCode = 126; // an exec that cannot start (here: no such user), as dockerd records it

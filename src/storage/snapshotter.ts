@@ -75,12 +75,6 @@ export interface Snapshotter {
   diffTar(containerId: string): Promise<Readable>;
   /** The container's merged filesystem as a tar (`docker export`), whiteouts applied. */
   exportTar(containerId: string): Promise<Readable>;
-  /**
-   * A regular file of the container's filesystem as the container sees it (its writable layer
-   * over the init layer and the image), without following symlinks: /etc/passwd for `exec -u
-   * NAME` after a useradd. Undefined when absent, not a regular file, or over `maxBytes`.
-   */
-  readFile(containerId: string, rel: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** Bytes in the writable layer (`docker ps -s`). */
   usage(containerId: string): Promise<number>;
   /** Removes the container's layers and record (its root must no longer be in use). */

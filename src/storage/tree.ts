@@ -207,30 +207,6 @@ export class LayeredView {
   }
 }
 
-/** "/etc/passwd", "etc//passwd" → "etc/passwd"; refuses ".." (a path in a container's view). */
-export function normalizeRel(p: string): string {
-  const comps = p.split('/').filter((c) => c !== '' && c !== '.');
-  if (comps.includes('..')) throw new Error(`${JSON.stringify(p)}: ".." is not allowed`);
-  return comps.join('/');
-}
-
-/**
- * The content of a found entry if it is a regular file of at most `maxBytes`; opened without
- * following a symlink and checked to be the inode looked up.
- */
-export async function readRegularFile(f: Found | undefined, maxBytes: number): Promise<Buffer | undefined> {
-  if (!f || !f.st.isFile() || f.st.size > BigInt(maxBytes)) return undefined;
-  const fh = await fsp.open(f.abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK).catch(() => undefined);
-  if (!fh) return undefined;
-  try {
-    const st = await fh.stat({ bigint: true });
-    if (!st.isFile() || st.ino !== f.st.ino || st.size > BigInt(maxBytes)) return undefined;
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
-}
-
 // ---- changes -------------------------------------------------------------------------------
 
 export const ChangeKind = { Modified: 0, Added: 1, Deleted: 2 } as const;

@@ -38,7 +38,7 @@ import {
   type InitFiles,
 } from '../common';
 import type { ContainerRootfs, Snapshotter } from '../snapshotter';
-import { changesToTar, dirSize, LayeredView, normalizeRel, opaqueDirs, overlayChanges, readRegularFile, viewToTar, type Change, type St, type ViewLayer } from '../tree';
+import { changesToTar, dirSize, LayeredView, opaqueDirs, overlayChanges, viewToTar, type Change, type St, type ViewLayer } from '../tree';
 import { createLayerDir, diffDir, layerDir, overlayDir, purgeTrash, readLower, readShortLink, removeLayer } from './layout';
 import { COMMITTED_MARKER, committedLayerSize, isLayerCommitted, unpackImage } from './unpack';
 
@@ -178,13 +178,6 @@ export class OverlaySnapshotter implements Snapshotter {
     const rec = await this.ready(containerId);
     const upper = diffDir(this.root, rec.mountId);
     return viewToTar(new LayeredView([{ dir: upper, opaque: await opaqueDirs(upper) }, ...(await this.below(rec))]));
-  }
-
-  async readFile(containerId: string, rel: string, maxBytes = 1 << 20): Promise<Buffer | undefined> {
-    const rec = await this.ready(containerId);
-    const upper = diffDir(this.root, rec.mountId);
-    const view = new LayeredView([{ dir: upper, opaque: await opaqueDirs(upper) }, ...(await this.below(rec))]);
-    return readRegularFile(await view.lookup(normalizeRel(rel)), maxBytes);
   }
 
   async usage(containerId: string): Promise<number> {

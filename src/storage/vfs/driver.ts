@@ -50,8 +50,6 @@ import {
   entryState,
   lookupNoFollow,
   naiveChanges,
-  normalizeRel,
-  readRegularFile,
   under,
   type BaseTree,
   type Change,
@@ -240,14 +238,6 @@ export class VfsSnapshotter implements Snapshotter {
   async exportTar(containerId: string): Promise<Readable> {
     const rec = await this.ready(containerId);
     return dirToTar(this.rwPath(rec.mountId));
-  }
-
-  async readFile(containerId: string, rel: string, maxBytes = 1 << 20): Promise<Buffer | undefined> {
-    const rec = await this.ready(containerId);
-    const rw = this.rwPath(rec.mountId);
-    const r = normalizeRel(rel);
-    const st = lookupNoFollow(rw, r);
-    return readRegularFile(st ? { st, abs: under(rw, r) } : undefined, maxBytes);
   }
 
   async usage(containerId: string): Promise<number> {

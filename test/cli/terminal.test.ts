@@ -21,6 +21,17 @@ busyboxSuite(env, () => assert.ok(hasPython3, 'python3 with its pty, fcntl and t
 /** The docker CLI's environment for the same daemon (the reference runs). */
 const dockerEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: `unix://${env.sock}`, DOCKER_CONFIG: path.join(env.dir, 'config') });
 
+/**
+ * At the shell prompt of `s`, the detach keys: the client leaves as attach and exec do, with
+ * docker's "read escape sequence" and exit 1.
+ */
+async function detachAtPrompt(s: PtySession): Promise<void> {
+  await s.expect(PROMPT);
+  s.write(DETACH);
+  assert.deepEqual(await s.exit(), { code: 1, signal: null }, s.describe());
+  assert.match(s.output, /read escape sequence\r\n$/);
+}
+
 function state(name: string): string {
   return ok(berth(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', name])).trim();
 }
@@ -103,10 +114,7 @@ describe('berth on a terminal', () => {
         ok(berth(['run', '-dit', '--name', dname, 'busybox', 'sh']));
         const d = await PtySession.spawn(['docker', 'attach', dname], dockerEnv());
         sessions.push(d);
-        await d.expect(PROMPT);
-        d.write(DETACH);
-        assert.deepEqual(await d.exit(), { code: 1, signal: null }, d.describe());
-        assert.match(d.output, /read escape sequence\r\n$/);
+        await detachAtPrompt(d);
       } else t.diagnostic('docker CLI not installed: no reference run');
     } finally {
       for (const s of sessions) await s.close();
@@ -267,18 +275,12 @@ describe('berth on a terminal', () => {
       // docker exec reports a detach as its "read escape sequence" error, exit 1.
       const s3 = await PtySession.berth(env, ['exec', '-it', name, 'sh']);
       sessions.push(s3);
-      await s3.expect(PROMPT);
-      s3.write(DETACH);
-      assert.deepEqual(await s3.exit(), { code: 1, signal: null }, s3.describe());
-      assert.match(s3.output, /read escape sequence\r\n$/);
+      await detachAtPrompt(s3);
       assert.equal(state(name), 'running 0');
       if (hasDocker) {
         const d = await PtySession.spawn(['docker', 'exec', '-it', name, 'sh'], dockerEnv());
         sessions.push(d);
-        await d.expect(PROMPT);
-        d.write(DETACH);
-        assert.deepEqual(await d.exit(), { code: 1, signal: null }, d.describe());
-        assert.match(d.output, /read escape sequence\r\n$/);
+        await detachAtPrompt(d);
       } else t.diagnostic('docker CLI not installed: no reference run');
     } finally {
       for (const s of sessions) await s.close();
